@@ -1,0 +1,82 @@
+"""authserver: a FAPI 2.0 authorization server for open banking.
+
+``create_app`` wires the floors together in order and does nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from authserver.audit.service import AuditTrail
+from authserver.clients.service import ClientService
+from authserver.clock import Clock
+from authserver.clock import SystemClock
+from authserver.context import EXTENSION_KEY
+from authserver.context import Services
+from authserver.crypto.envelope import Envelope
+from authserver.crypto.master_key import derive_key
+from authserver.crypto.master_key import load_master_key
+from authserver.db import setup_database
+from authserver.errors import register_error_handlers
+from authserver.keys.service import KeyService
+from authserver.sca.service import UserService
+from authserver.settings import Settings
+from authserver.settings import load_settings
+from authserver.store import build_store
+from authserver.web.headers import setup_security_headers
+from authserver.web.logging import setup_logging
+from authserver.web.request_id import setup_request_id
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_services(app: Flask, settings: Settings, clock: Clock) -> Services:
+    master_key = load_master_key(settings)
+    envelope = Envelope(master_key)
+    app.config["SECRET_KEY"] = derive_key(master_key, "flask-session").hex()
+    audit = AuditTrail(clock)
+    found = Services(
+        settings=settings,
+        clock=clock,
+        store=build_store(settings, clock),
+        envelope=envelope,
+        keys=KeyService(settings.keys, envelope, clock),
+        audit=audit,
+        clients=ClientService(clock, audit),
+        users=UserService(envelope, clock, audit),
+    )
+    app.extensions[EXTENSION_KEY] = found
+    return found
+
+
+def setup_blueprints(app: Flask) -> None:
+    from authserver.discovery.views import bp as discovery_bp
+    from authserver.keys.views import bp as keys_bp
+    from authserver.web.health import bp as health_bp
+
+    for blueprint in (health_bp, discovery_bp, keys_bp):
+        app.register_blueprint(blueprint)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
+    settings = settings or load_settings()
+    setup_logging(settings.log_level)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = settings.issuer.startswith("https://")
+    Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
+    setup_services(app, settings, clock or SystemClock())
+    setup_database(app, settings.sqlalchemy_url)
+    setup_request_id(app)
+    setup_security_headers(app)
+    register_error_handlers(app)
+    setup_blueprints(app)
+    return app

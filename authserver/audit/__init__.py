@@ -1,0 +1,1 @@
+"""Tamper-evident, append-only audit trail (OPS-1) that every feature records into."""

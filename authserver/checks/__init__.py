@@ -1,0 +1,1 @@
+"""Small request checks shared by client registration, /par, /authorize and /token."""

@@ -1,0 +1,45 @@
+"""The ``authserver`` command: operators' and scripts' way in.
+
+Every command takes ``--json`` for scripts; a bad setting exits 2 with one line,
+an invalid request exits 1 with a clear message.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from authserver.cli.audit import audit
+from authserver.cli.clients import clients
+from authserver.cli.db import db_group
+from authserver.cli.demo import demo
+from authserver.cli.keys import keys
+from authserver.cli.run import run
+from authserver.cli.users import users
+from authserver.settings import SettingsError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """authserver: FAPI 2.0 authorization server for open banking."""
+
+
+for command in (run, db_group, demo, clients, users, keys, audit):
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except SettingsError as exc:
+        click.echo(f"authserver: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,103 @@
+"""``authserver demo``: a ready-to-try server with a demo TPP and a demo user.
+
+The demo client's private key and the demo user's password are written to the
+instance folder (git-ignored, mode 0600): they are development material only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import click
+from joserfc import jwk
+
+from authserver import migrate
+from authserver.cli.common import app_services
+from authserver.cli.common import emit
+from authserver.cli.common import json_option
+from authserver.clients.service import ClientRequest
+from authserver.context import Services
+from authserver.settings import load_settings
+
+DEMO_CLIENT_ID = "demo-tpp"
+DEMO_USERNAME = "alice"
+DEMO_REDIRECT_URI = "https://127.0.0.1:8443/callback"
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+
+
+def _demo_client(svc: Services) -> Path:
+    path = svc.settings.instance_path.resolve() / "demo-client-private.jwk.json"
+    if svc.clients.get(DEMO_CLIENT_ID) is not None:
+        return path
+    key = jwk.ECKey.generate_key("P-256", private=True)
+    key = jwk.import_key(
+        key.as_dict(private=True), parameters={"kid": key.thumbprint(), "alg": "ES256"}
+    )  # type: ignore[assignment]
+    _write_private(path, {"test_only": True, **key.as_dict(private=True)})
+    svc.clients.create(
+        ClientRequest(
+            client_name="Demo TPP (test only)",
+            client_id=DEMO_CLIENT_ID,
+            redirect_uris=[DEMO_REDIRECT_URI],
+            scopes=["openid", "accounts:read", "payments:write"],
+            jwks={"keys": [key.as_dict(private=False)]},
+        ),
+        actor="operator:demo",
+    )
+    return path
+
+
+def _demo_user(svc: Services) -> dict[str, str]:
+    path = svc.settings.instance_path.resolve() / "demo-user.json"
+    if svc.users.get(DEMO_USERNAME) is not None and path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+    password = secrets.token_urlsafe(12)
+    created = svc.users.create(DEMO_USERNAME, password, actor="operator:demo", totp=True)
+    data = {
+        "username": DEMO_USERNAME,
+        "password": password,
+        "totp_secret": created.totp_secret or "",
+        "totp_uri": created.totp_uri or "",
+    }
+    _write_private(path, data)
+    return data
+
+
+@click.command()
+@json_option
+def demo(as_json: bool) -> None:
+    """Migrate, create keys, a demo TPP client and a demo user; print how to use them."""
+    settings = load_settings()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.sqlalchemy_url)
+    with app_services() as svc:
+        svc.keys.ensure_keys()
+        key_path = _demo_client(svc)
+        user = _demo_user(svc)
+    data = {
+        "issuer": settings.issuer,
+        "discovery": f"{settings.issuer}/.well-known/openid-configuration",
+        "jwks": f"{settings.issuer}/jwks",
+        "client_id": DEMO_CLIENT_ID,
+        "client_private_jwk": str(key_path),
+        "redirect_uri": DEMO_REDIRECT_URI,
+        **user,
+    }
+    emit(
+        data,
+        as_json,
+        lambda d: (
+            "demo data ready (test-only credentials):\n"
+            + "\n".join(f"  {key}: {value}" for key, value in d.items())
+        ),
+    )

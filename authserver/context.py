@@ -1,0 +1,41 @@
+"""The services of one app instance, built once in create_app and found through the app.
+
+Keeping them in ``app.extensions`` (not module globals) lets tests build many
+apps side by side, each with its own settings, clock and store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from flask import current_app
+
+from authserver.audit.service import AuditTrail
+from authserver.clients.service import ClientService
+from authserver.clock import Clock
+from authserver.crypto.envelope import Envelope
+from authserver.keys.service import KeyService
+from authserver.sca.service import UserService
+from authserver.settings import Settings
+from authserver.store.base import Store
+
+EXTENSION_KEY = "authserver"
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    store: Store
+    envelope: Envelope
+    keys: KeyService
+    audit: AuditTrail
+    clients: ClientService
+    users: UserService
+
+
+def services(app: Flask | None = None) -> Services:
+    target = app or current_app
+    found: Services = target.extensions[EXTENSION_KEY]
+    return found

@@ -1,0 +1,1 @@
+"""Cryptographic primitives shared by every floor: the master key and envelope encryption."""

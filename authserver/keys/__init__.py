@@ -1,0 +1,1 @@
+"""Signing keys: generation, encrypted storage, JWKS publication and rotation with overlap."""

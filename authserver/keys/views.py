@@ -1,0 +1,20 @@
+"""JWKS endpoint: the public half of every published signing key, for TPPs and resource servers."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import jsonify
+
+from authserver.context import services
+
+bp = Blueprint("keys", __name__)
+
+
+@bp.get("/jwks")
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    svc = services()
+    response = jsonify(svc.keys.jwks())
+    response.headers["Cache-Control"] = f"public, max-age={svc.settings.keys.jwks_max_age}"
+    return response

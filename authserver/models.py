@@ -1,0 +1,9 @@
+"""Imports every model so ``Base.metadata`` is complete for Alembic and the drift test."""
+
+from authserver.audit.models import AuditEvent
+from authserver.clients.models import Client
+from authserver.db import Base
+from authserver.keys.models import SigningKey
+from authserver.sca.models import User
+
+__all__ = ["AuditEvent", "Base", "Client", "SigningKey", "User"]

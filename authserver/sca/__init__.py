@@ -1,0 +1,1 @@
+"""Strong customer authentication: users, passwords (argon2id), TOTP, and later WebAuthn."""

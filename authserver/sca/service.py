@@ -1,0 +1,77 @@
+"""Creating users and their second factor; login and lockout build on this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyotp
+from sqlalchemy import select
+
+from authserver.audit.service import AuditTrail
+from authserver.clock import Clock
+from authserver.crypto.envelope import Envelope
+from authserver.crypto.envelope import Sealed
+from authserver.db import db
+from authserver.sca.models import User
+from authserver.sca.passwords import MIN_PASSWORD_LENGTH
+from authserver.sca.passwords import hash_password
+
+TOTP_ISSUER = "authserver"
+
+
+class UserError(ValueError):
+    """A user request breaks a rule; the message says which."""
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    user: User
+    totp_secret: str | None
+    totp_uri: str | None
+
+
+class UserService:
+    def __init__(self, envelope: Envelope, clock: Clock, audit: AuditTrail) -> None:
+        self._envelope = envelope
+        self._clock = clock
+        self._audit = audit
+
+    def get(self, username: str) -> User | None:
+        return db.session.scalar(select(User).where(User.username == username))
+
+    def create(
+        self, username: str, password: str, *, actor: str, totp: bool = False
+    ) -> CreatedUser:
+        username = username.strip()
+        if not username or len(username) > 150:
+            raise UserError("username must be 1 to 150 characters")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        if self.get(username) is not None:
+            raise UserError(f"user {username!r} already exists")
+        user = User(
+            username=username,
+            password_hash=hash_password(password),
+            disabled=False,
+            created_at=self._clock.now(),
+        )
+        secret = uri = None
+        if totp:
+            secret = pyotp.random_base32()
+            uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+        db.session.add(user)
+        db.session.flush()
+        if secret:
+            user.sealed_totp_secret = self._envelope.seal(secret.encode(), user.id).to_text()
+        self._audit.record(
+            "user.created",
+            actor=actor,
+            resource=f"user:{user.id}",
+            changes={"username": username, "totp": totp},
+        )
+        return CreatedUser(user, secret, uri)
+
+    def totp_secret(self, user: User) -> str | None:
+        if not user.sealed_totp_secret:
+            return None
+        return self._envelope.open(Sealed.from_text(user.sealed_totp_secret), user.id).decode()

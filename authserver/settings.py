@@ -1,0 +1,161 @@
+"""Typed settings from ``AUTHSERVER_*`` environment variables, validated at start-up.
+
+A bank operator must learn about a bad value when the process starts, not on the
+first request, so everything is parsed and checked here once; services receive
+their own section through their constructor.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel
+from pydantic import Field
+from pydantic import SecretStr
+from pydantic import ValidationError
+from pydantic import field_validator
+from pydantic import model_validator
+from pydantic_settings import BaseSettings
+from pydantic_settings import SettingsConfigDict
+
+ENV_PREFIX = "AUTHSERVER_"
+NESTED_DELIMITER = "__"
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message names the variable and never echoes its value."""
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Loopback hosts may use plain http (development and native clients)."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class KeySettings(BaseModel):
+    """Signing-key management (DATA-3)."""
+
+    rotation_days: int = Field(default=90, ge=1, le=3650)
+    """Age after which `authserver keys rotate --if-due` replaces an active key."""
+    overlap_days: int = Field(default=14, ge=0, le=365)
+    """How long a retired key stays published so tokens it signed still verify."""
+    rsa_bits: int = Field(default=2048, ge=2048, le=8192)
+    """RSA modulus size for new RS256/PS256 keys."""
+    jwks_max_age: int = Field(default=300, ge=0, le=86400)
+    """Cache-Control max-age (seconds) on the JWKS and discovery documents."""
+    cache_seconds: float = Field(default=5.0, ge=0, le=3600)
+    """How long a process reuses the key list it read from SQL before reading it again."""
+
+
+class TokenSettings(BaseModel):
+    """Token lifetimes (AUTH-1, TOK-1, TOK-4)."""
+
+    access_ttl: int = Field(default=300, ge=60, le=3600)
+    """Access-token lifetime in seconds (5 min default, 60 min at most)."""
+    refresh_idle_ttl: int = Field(default=86400, ge=60)
+    """Refresh-token idle lifetime in seconds."""
+    refresh_absolute_ttl: int = Field(default=90 * 86400, ge=60)
+    """Refresh-token family absolute lifetime in seconds (then re-authentication)."""
+    code_ttl: int = Field(default=60, ge=1, le=600)
+    """Authorization-code lifetime in seconds."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the server; one attribute per ``AUTHSERVER_<NAME>`` variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        frozen=True,
+        extra="ignore",
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    """development generates missing secrets into the instance folder; production refuses to."""
+    issuer: str = "http://127.0.0.1:5000"
+    """Issuer identifier: https URL (http only on loopback), no query or fragment."""
+    instance_path: Path = Path("instance")
+    """Folder for the SQLite file, generated development secrets and demo material."""
+    database_url: str = ""
+    """SQLAlchemy URL; empty means SQLite at <instance_path>/authserver.db."""
+    redis_url: str | None = None
+    """redis:// URL for the shared store; unset means the in-process store (one process only)."""
+    redis_prefix: str = "authserver:"
+    """Prefix for every Redis key, so several deployments can share one Redis."""
+    master_key: SecretStr | None = None
+    """Base64url 32-byte key that wraps the per-key data keys (AES-256-GCM envelope)."""
+    master_key_file: Path | None = None
+    """File holding the master key instead of the variable (e.g. a mounted secret)."""
+    listen_host: str = "127.0.0.1"
+    """Address `authserver run` listens on."""
+    listen_port: int = Field(default=5000, ge=1, le=65535)
+    """Port `authserver run` listens on."""
+    max_body_bytes: int = Field(default=65536, ge=1024)
+    """Largest request body accepted; larger ones get 413."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Threshold of the JSON logs."""
+    keys: KeySettings = KeySettings()
+    tokens: TokenSettings = TokenSettings()
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_https_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError("must not contain a query or fragment (RFC 8414 section 2)")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError("must use https unless the host is loopback")
+        return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.env == "production":
+            if self.master_key is None and self.master_key_file is None:
+                raise ValueError(
+                    "AUTHSERVER_MASTER_KEY or AUTHSERVER_MASTER_KEY_FILE is required in production"
+                )
+            if not self.issuer.startswith("https://"):
+                raise ValueError("AUTHSERVER_ISSUER must be https in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.instance_path / 'authserver.db').resolve()}"
+
+
+def _variable_name(loc: tuple[int | str, ...]) -> str:
+    if not loc:
+        return f"{ENV_PREFIX}*"
+    return ENV_PREFIX + NESTED_DELIMITER.join(str(part).upper() for part in loc)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; on a bad value raise SettingsError with one line naming it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"invalid setting {_variable_name(first['loc'])}: {message}") from None

@@ -1,0 +1,43 @@
+"""The store Protocols; Redis and in-process implementations satisfy them alike."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Subscription(Protocol):
+    def get_message(self, timeout: float) -> bytes | None:
+        """Next message on the channel, or None after ``timeout`` seconds."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Store(Protocol):
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds, replacing any previous value."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+    def first_use(self, key: str, ttl: float, value: bytes = b"1") -> bool:
+        """Atomically record ``key`` if absent; True for exactly one caller (replay caches)."""
+        ...
+
+    def consume(self, key: str) -> bytes | None:
+        """Atomically read and delete (single-use values such as request_uris)."""
+        ...
+
+    def incr_window(self, key: str, window: float) -> int:
+        """Increment a counter that resets ``window`` seconds after its first hit."""
+        ...
+
+    def publish(self, channel: str, message: bytes) -> None: ...
+
+    def subscribe(self, channel: str) -> Subscription: ...
+
+    def ping(self) -> None:
+        """Raise StoreUnavailableError when the store cannot be reached."""
+        ...

@@ -1,0 +1,118 @@
+"""Redis store: shared by every process and node; required for more than one process.
+
+Every Redis failure surfaces as StoreUnavailableError (fail closed, OPS-6).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import redis
+import structlog
+from redis.client import PubSub
+
+from authserver.store.errors import StoreUnavailableError
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+# INCR then set the window's expiry only on the first hit, atomically.
+_INCR_WINDOW = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
+@contextmanager
+def _unavailable_on_error() -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        log.warning("store_unreachable", error_detail=type(exc).__name__)
+        raise StoreUnavailableError() from exc
+
+
+def _as_bytes(value: object) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    return str(value).encode()
+
+
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+class RedisSubscription:
+    def __init__(self, pubsub: PubSub) -> None:
+        self._pubsub = pubsub
+
+    def get_message(self, timeout: float) -> bytes | None:
+        with _unavailable_on_error():
+            message = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+        if message is None:
+            return None
+        data = message["data"]
+        return data if isinstance(data, bytes) else str(data).encode()
+
+    def close(self) -> None:
+        with _unavailable_on_error():
+            self._pubsub.close()
+
+
+class RedisStore:
+    def __init__(self, url: str, prefix: str = "authserver:") -> None:
+        self._client: redis.Redis = redis.Redis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=30
+        )
+        self._prefix = prefix
+        self._incr_window: Callable[..., int] = self._client.register_script(_INCR_WINDOW)
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    def get(self, key: str) -> bytes | None:
+        with _unavailable_on_error():
+            value = self._client.get(self._k(key))
+        return _as_bytes(value)
+
+    def set(self, key: str, value: bytes, ttl: float) -> None:
+        with _unavailable_on_error():
+            self._client.set(self._k(key), value, px=_ms(ttl))
+
+    def delete(self, key: str) -> None:
+        with _unavailable_on_error():
+            self._client.delete(self._k(key))
+
+    def first_use(self, key: str, ttl: float, value: bytes = b"1") -> bool:
+        with _unavailable_on_error():
+            return bool(self._client.set(self._k(key), value, px=_ms(ttl), nx=True))
+
+    def consume(self, key: str) -> bytes | None:
+        with _unavailable_on_error():
+            value = self._client.getdel(self._k(key))
+        return _as_bytes(value)
+
+    def incr_window(self, key: str, window: float) -> int:
+        with _unavailable_on_error():
+            return int(self._incr_window(keys=[self._k(key)], args=[_ms(window)]))
+
+    def publish(self, channel: str, message: bytes) -> None:
+        with _unavailable_on_error():
+            self._client.publish(self._k(channel), message)
+
+    def subscribe(self, channel: str) -> RedisSubscription:
+        with _unavailable_on_error():
+            pubsub = self._client.pubsub()  # type: ignore[no-untyped-call]
+            pubsub.subscribe(self._k(channel))
+            # Wait for the confirmation so a publish right after this call is not lost.
+            pubsub.get_message(timeout=1.0)
+        return RedisSubscription(pubsub)
+
+    def ping(self) -> None:
+        with _unavailable_on_error():
+            self._client.ping()

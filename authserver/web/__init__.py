@@ -1,0 +1,1 @@
+"""Cross-cutting HTTP concerns: request ids, JSON logs, security headers, health probes."""

@@ -1,0 +1,200 @@
+"""Shared fixtures: real SQL (SQLite or PostgreSQL) and a real store (in-process or Redis).
+
+Backends come from the environment, so the same suite runs twice in CI:
+- embedded default: nothing set (SQLite file per test, in-process store);
+- AUTHSERVER_TEST_DATABASE_URL=postgresql+psycopg://... and
+  AUTHSERVER_TEST_REDIS_URL=redis://... for the real services.
+Each xdist worker gets its own PostgreSQL database and Redis key prefix; a
+configured service that cannot be reached stops the run (never a silent skip).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from authserver import create_app
+from authserver import migrate
+from authserver.clock import FrozenClock
+from authserver.context import Services
+from authserver.context import services
+from authserver.settings import Settings
+from authserver.settings import load_settings
+
+TEST_DATABASE_URL = os.environ.get("AUTHSERVER_TEST_DATABASE_URL") or None
+TEST_REDIS_URL = os.environ.get("AUTHSERVER_TEST_REDIS_URL") or None
+# TEST-ONLY master key: never use outside this suite.
+TEST_MASTER_KEY = base64.urlsafe_b64encode(b"test-only-master-key-32-bytes!!!").decode()
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if TEST_DATABASE_URL:
+        try:
+            engine = sa.create_engine(TEST_DATABASE_URL, poolclass=NullPool)
+            with engine.connect():
+                pass
+        except sa.exc.OperationalError as exc:
+            pytest.exit(f"PostgreSQL at AUTHSERVER_TEST_DATABASE_URL is unreachable: {exc}", 1)
+    if TEST_REDIS_URL:
+        try:
+            redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            pytest.exit(f"Redis at AUTHSERVER_TEST_REDIS_URL is unreachable: {exc}", 1)
+
+
+@pytest.fixture(scope="session")
+def worker_name(request: pytest.FixtureRequest) -> str:
+    workerinput: dict[str, Any] = getattr(request.config, "workerinput", {})
+    return str(workerinput.get("workerid", "main"))
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory, worker_name: str) -> Iterator[str]:
+    """Per worker: a PostgreSQL database, or a SQLite template file, migrated once."""
+    if TEST_DATABASE_URL:
+        name = f"authserver_test_{RUN_ID}_{worker_name}"
+        admin = sa.create_engine(
+            TEST_DATABASE_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+        migrate.upgrade(url)
+        yield url
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        migrate.upgrade(f"sqlite:///{path}")
+        yield f"sqlite:///{path}"
+
+
+def reset_postgres(url: str) -> None:
+    """Empty every table; the superuser session skips the append-only audit triggers."""
+    engine = sa.create_engine(url, poolclass=NullPool)
+    with engine.begin() as connection:
+        tables = [
+            row[0]
+            for row in connection.execute(
+                sa.text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+        ]
+        if tables:
+            connection.execute(sa.text("SET session_replication_role = replica"))
+            connection.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> str:
+    if TEST_DATABASE_URL:
+        reset_postgres(migrated_database)
+        return migrated_database
+    target = tmp_path / "authserver.db"
+    shutil.copyfile(migrated_database.removeprefix("sqlite:///"), target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def redis_prefix(worker_name: str) -> Iterator[str]:
+    prefix = f"test:{RUN_ID}:{worker_name}:{uuid.uuid4().hex[:6]}:"
+    yield prefix
+    if TEST_REDIS_URL:
+        client = redis.Redis.from_url(TEST_REDIS_URL)
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database_url: str, redis_prefix: str) -> Any:
+    def _make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": "test",
+            "issuer": "https://as.example.test",
+            "instance_path": tmp_path / "instance",
+            "database_url": database_url,
+            "redis_url": TEST_REDIS_URL,
+            "redis_prefix": redis_prefix,
+            "master_key": TEST_MASTER_KEY,
+            "log_level": "WARNING",
+        }
+        values.update(overrides)
+        return load_settings(**values)
+
+    return _make
+
+
+@pytest.fixture
+def settings(make_settings: Any) -> Settings:
+    result: Settings = make_settings()
+    return result
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FrozenClock) -> Iterator[Flask]:
+    application = create_app(settings, clock=clock)
+    yield application
+    with application.app_context():
+        from authserver.db import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def svc(app: Flask) -> Iterator[Services]:
+    """The app's services inside an app context (for service-level tests)."""
+    with app.app_context():
+        yield services(app)
+
+
+@pytest.fixture
+def cli_env(settings: Settings) -> dict[str, str]:
+    """Environment for running the real `authserver` command against the test backends."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSERVER_")}
+    env.update(
+        {
+            "AUTHSERVER_ENV": "test",
+            "AUTHSERVER_ISSUER": settings.issuer,
+            "AUTHSERVER_INSTANCE_PATH": str(settings.instance_path),
+            "AUTHSERVER_DATABASE_URL": settings.database_url,
+            "AUTHSERVER_MASTER_KEY": TEST_MASTER_KEY,
+            "AUTHSERVER_REDIS_PREFIX": settings.redis_prefix,
+            "AUTHSERVER_LOG_LEVEL": "WARNING",
+        }
+    )
+    if settings.redis_url:
+        env["AUTHSERVER_REDIS_URL"] = settings.redis_url
+    return env
