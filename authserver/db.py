@@ -1,7 +1,7 @@
 """SQLAlchemy declarative base, naming convention and the Flask-SQLAlchemy session.
 
 Schema changes go only through Alembic revisions under ``migrations/``; the app
-never calls ``create_all()``. The naming convention keeps constraint names stable
+never creates tables by itself. The naming convention keeps constraint names stable
 across SQLite and PostgreSQL so autogenerate does not see phantom drift.
 """
 
