@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
@@ -60,10 +61,17 @@ def setup_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
+class AuthServerFlask(Flask):
+    """Flask whose unhandled errors are logged once, as JSON, by our 500 handler."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        return None
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     settings = settings or load_settings()
     setup_logging(settings.log_level)
-    app = Flask(
+    app = AuthServerFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -116,3 +116,6 @@ class RedisStore:
     def ping(self) -> None:
         with _unavailable_on_error():
             self._client.ping()
+
+    def close(self) -> None:
+        self._client.close()

@@ -20,7 +20,8 @@ def _apply(response: Response) -> Response:
     # Anything may carry a token or personal data: caching is opt-in per view (JWKS, discovery).
     if "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
+    if "no-store" in response.headers["Cache-Control"]:
+        response.headers.setdefault("Pragma", "no-cache")
     return response
 
 

@@ -20,8 +20,18 @@ def _mask_event(
     return masked
 
 
+_HANDLER_NAME = "authserver-json"
+
+
 def setup_logging(level: str) -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level, force=True)
+    """Idempotent: several apps in one process (tests, CLI) share one handler."""
+    root = logging.getLogger()
+    if not any(handler.get_name() == _HANDLER_NAME for handler in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER_NAME)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -1,0 +1,345 @@
+"""One contract for the store Protocol, run against every implementation.
+
+The in-process store always runs (moved by a FrozenClock); the Redis store runs
+only when AUTHSERVER_TEST_REDIS_URL is set (real TTLs, short sleeps). Both must
+behave the same way, because the app cannot tell which one it was given.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from authserver.clock import FrozenClock
+from authserver.store import Store
+from authserver.store import StoreUnavailableError
+from authserver.store.memory import MemoryStore
+from authserver.store.redis import RedisStore
+from tests.conftest import TEST_REDIS_URL
+
+# Real Redis TTLs are in milliseconds; keep them short so the suite stays fast.
+SHORT_TTL = 0.2
+PAST_TTL = 0.3
+IDLE_TIMEOUT = 0.05
+MESSAGE_TIMEOUT = 1.0
+
+
+def _backends() -> list[Any]:
+    params = [pytest.param("memory", id="memory")]
+    if TEST_REDIS_URL:
+        params.append(pytest.param("redis", id="redis"))
+    return params
+
+
+@pytest.fixture(params=_backends())
+def store(request: pytest.FixtureRequest, clock: FrozenClock, redis_prefix: str) -> Iterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore(clock)
+        return
+    assert TEST_REDIS_URL is not None
+    redis_store = RedisStore(TEST_REDIS_URL, prefix=redis_prefix)
+    yield redis_store
+    redis_store.close()
+
+
+def _elapse(store: Store, clock: FrozenClock, seconds: float) -> None:
+    """Let time pass for ``store``: move the frozen clock for memory, really wait for Redis."""
+    if isinstance(store, MemoryStore):
+        clock.advance(seconds)
+    else:
+        time.sleep(seconds)
+
+
+@pytest.fixture
+def expire(store: Store, clock: FrozenClock) -> Callable[[], None]:
+    """Let SHORT_TTL pass, whichever implementation ``store`` is."""
+    return lambda: _elapse(store, clock, PAST_TTL)
+
+
+def _race(workers: int, action: Callable[[], Any]) -> list[Any]:
+    """Run ``action`` in ``workers`` threads released together by a barrier."""
+    barrier = threading.Barrier(workers)
+
+    def _run() -> Any:
+        barrier.wait(timeout=5)
+        return action()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_run) for _ in range(workers)]
+        return [future.result(timeout=10) for future in futures]
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: bind one, note it, close it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+# -- get / set / delete --------------------------------------------------------------
+
+
+def test_get_of_missing_key_is_none(store: Store) -> None:
+    assert store.get("missing") is None
+
+
+def test_set_then_get_returns_the_bytes(store: Store) -> None:
+    store.set("k", b"value", ttl=60)
+    assert store.get("k") == b"value"
+
+
+def test_set_replaces_previous_value(store: Store) -> None:
+    store.set("k", b"old", ttl=60)
+    store.set("k", b"new", ttl=60)
+    assert store.get("k") == b"new"
+
+
+def test_values_are_binary_safe(store: Store) -> None:
+    payload = bytes(range(256))
+    store.set("bin", payload, ttl=60)
+    assert store.get("bin") == payload
+
+
+def test_delete_removes_key(store: Store) -> None:
+    store.set("k", b"value", ttl=60)
+    store.delete("k")
+    assert store.get("k") is None
+
+
+def test_delete_of_missing_key_is_a_no_op(store: Store) -> None:
+    store.delete("never-set")
+    assert store.get("never-set") is None
+
+
+def test_keys_are_independent(store: Store) -> None:
+    store.set("a", b"1", ttl=60)
+    store.set("b", b"2", ttl=60)
+    store.delete("a")
+    assert store.get("a") is None
+    assert store.get("b") == b"2"
+
+
+# -- TTL -----------------------------------------------------------------------------
+
+
+def test_value_is_gone_after_its_ttl(store: Store, expire: Callable[[], None]) -> None:
+    store.set("k", b"value", ttl=SHORT_TTL)
+    assert store.get("k") == b"value"
+    expire()
+    assert store.get("k") is None
+
+
+def test_set_restarts_the_ttl(store: Store, expire: Callable[[], None]) -> None:
+    store.set("k", b"short", ttl=SHORT_TTL)
+    store.set("k", b"long", ttl=60)
+    expire()
+    assert store.get("k") == b"long"
+
+
+def test_consume_after_ttl_returns_none(store: Store, expire: Callable[[], None]) -> None:
+    store.set("k", b"value", ttl=SHORT_TTL)
+    expire()
+    assert store.consume("k") is None
+
+
+# -- first_use (replay caches) -------------------------------------------------------
+
+
+def test_first_use_is_true_once_then_false(store: Store) -> None:
+    assert store.first_use("jti-1", ttl=60) is True
+    assert store.first_use("jti-1", ttl=60) is False
+    assert store.first_use("jti-1", ttl=60) is False
+
+
+def test_first_use_records_its_value(store: Store) -> None:
+    assert store.first_use("jti-1", ttl=60, value=b"seen") is True
+    assert store.get("jti-1") == b"seen"
+
+
+def test_first_use_does_not_overwrite_the_first_value(store: Store) -> None:
+    store.first_use("jti-1", ttl=60, value=b"first")
+    store.first_use("jti-1", ttl=60, value=b"second")
+    assert store.get("jti-1") == b"first"
+
+
+def test_first_use_is_false_for_a_key_set_by_set(store: Store) -> None:
+    store.set("jti-1", b"x", ttl=60)
+    assert store.first_use("jti-1", ttl=60) is False
+
+
+def test_first_use_is_allowed_again_after_expiry(store: Store, expire: Callable[[], None]) -> None:
+    assert store.first_use("jti-1", ttl=SHORT_TTL) is True
+    expire()
+    assert store.first_use("jti-1", ttl=SHORT_TTL) is True
+    assert store.first_use("jti-1", ttl=SHORT_TTL) is False
+
+
+def test_first_use_keys_are_independent(store: Store) -> None:
+    assert store.first_use("jti-1", ttl=60) is True
+    assert store.first_use("jti-2", ttl=60) is True
+
+
+def test_first_use_has_exactly_one_winner_under_concurrency(store: Store) -> None:
+    results = _race(16, lambda: store.first_use("jti-race", ttl=60))
+    assert results.count(True) == 1
+    assert results.count(False) == 15
+
+
+# -- consume (single-use values, GETDEL) ---------------------------------------------
+
+
+def test_consume_returns_value_once_then_none(store: Store) -> None:
+    store.set("request_uri", b"par-payload", ttl=60)
+    assert store.consume("request_uri") == b"par-payload"
+    assert store.consume("request_uri") is None
+    assert store.get("request_uri") is None
+
+
+def test_consume_of_missing_key_is_none(store: Store) -> None:
+    assert store.consume("missing") is None
+
+
+def test_consume_has_exactly_one_winner_under_concurrency(store: Store) -> None:
+    store.set("request_uri", b"par-payload", ttl=60)
+    results = _race(8, lambda: store.consume("request_uri"))
+    assert results.count(b"par-payload") == 1
+    assert results.count(None) == 7
+
+
+# -- incr_window (rate limits) -------------------------------------------------------
+
+
+def test_incr_window_counts_up(store: Store) -> None:
+    assert [store.incr_window("rl", window=60) for _ in range(3)] == [1, 2, 3]
+
+
+def test_incr_window_resets_after_the_window(store: Store, expire: Callable[[], None]) -> None:
+    assert store.incr_window("rl", window=SHORT_TTL) == 1
+    assert store.incr_window("rl", window=SHORT_TTL) == 2
+    expire()
+    assert store.incr_window("rl", window=SHORT_TTL) == 1
+    assert store.incr_window("rl", window=SHORT_TTL) == 2
+
+
+def test_incr_window_does_not_extend_the_window_on_later_hits(
+    store: Store, clock: FrozenClock
+) -> None:
+    # The window starts at the first hit: hits half-way through must not push it back.
+    window = 0.4
+    assert store.incr_window("rl", window=window) == 1
+    _elapse(store, clock, 0.25)
+    assert store.incr_window("rl", window=window) == 2
+    _elapse(store, clock, 0.25)
+    assert store.incr_window("rl", window=window) == 1
+
+
+def test_incr_window_counters_are_independent(store: Store) -> None:
+    store.incr_window("rl-a", window=60)
+    store.incr_window("rl-a", window=60)
+    assert store.incr_window("rl-b", window=60) == 1
+
+
+def test_incr_window_counts_every_concurrent_hit(store: Store) -> None:
+    results = _race(8, lambda: store.incr_window("rl", window=60))
+    assert sorted(results) == list(range(1, 9))
+
+
+# -- publish / subscribe (revocation events) -----------------------------------------
+
+
+def test_subscription_receives_messages_in_order(store: Store) -> None:
+    subscription = store.subscribe("events")
+    try:
+        for message in (b"one", b"two", b"three"):
+            store.publish("events", message)
+        received = [subscription.get_message(timeout=MESSAGE_TIMEOUT) for _ in range(3)]
+        assert received == [b"one", b"two", b"three"]
+    finally:
+        subscription.close()
+
+
+def test_idle_subscription_returns_none_after_timeout(store: Store) -> None:
+    subscription = store.subscribe("events")
+    try:
+        assert subscription.get_message(timeout=IDLE_TIMEOUT) is None
+    finally:
+        subscription.close()
+
+
+def test_subscription_ignores_other_channels(store: Store) -> None:
+    subscription = store.subscribe("events")
+    try:
+        store.publish("other", b"not-for-you")
+        assert subscription.get_message(timeout=IDLE_TIMEOUT * 4) is None
+    finally:
+        subscription.close()
+
+
+def test_every_subscriber_receives_each_message(store: Store) -> None:
+    first = store.subscribe("events")
+    second = store.subscribe("events")
+    try:
+        store.publish("events", b"revoked")
+        assert first.get_message(timeout=MESSAGE_TIMEOUT) == b"revoked"
+        assert second.get_message(timeout=MESSAGE_TIMEOUT) == b"revoked"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_publish_without_subscribers_is_a_no_op(store: Store) -> None:
+    store.publish("nobody-listens", b"message")
+
+
+def test_close_stops_delivery(store: Store) -> None:
+    closed = store.subscribe("events")
+    still_open = store.subscribe("events")
+    try:
+        closed.close()
+        store.publish("events", b"after-close")
+        assert closed.get_message(timeout=IDLE_TIMEOUT) is None
+        assert still_open.get_message(timeout=MESSAGE_TIMEOUT) == b"after-close"
+    finally:
+        still_open.close()
+
+
+# -- ping ----------------------------------------------------------------------------
+
+
+def test_ping_succeeds_on_a_reachable_store(store: Store) -> None:
+    assert store.ping() is None
+
+
+# -- fail closed (OPS-6) -------------------------------------------------------------
+
+UNREACHABLE_OPERATIONS: dict[str, Callable[[Store], object]] = {
+    "get": lambda s: s.get("k"),
+    "set": lambda s: s.set("k", b"v", ttl=60),
+    "delete": lambda s: s.delete("k"),
+    "first_use": lambda s: s.first_use("k", ttl=60),
+    "consume": lambda s: s.consume("k"),
+    "incr_window": lambda s: s.incr_window("k", window=60),
+    "publish": lambda s: s.publish("c", b"m"),
+    "subscribe": lambda s: s.subscribe("c"),
+    "ping": lambda s: s.ping(),
+}
+
+
+@pytest.mark.parametrize("operation", list(UNREACHABLE_OPERATIONS))
+def test_unreachable_redis_raises_store_unavailable(operation: str) -> None:
+    unreachable = RedisStore(f"redis://127.0.0.1:{_closed_port()}/0", prefix="test:")
+    started = time.perf_counter()
+    with pytest.raises(StoreUnavailableError) as caught:
+        UNREACHABLE_OPERATIONS[operation](unreachable)
+    # Fail closed and fast: a refused connection must not hang the request.
+    assert time.perf_counter() - started < 1.0
+    assert caught.value.status_code == 503
+    assert caught.value.error == "temporarily_unavailable"
