@@ -2,8 +2,20 @@
 
 from authserver.audit.models import AuditEvent
 from authserver.clients.models import Client
+from authserver.consent.models import Consent
 from authserver.db import Base
 from authserver.keys.models import SigningKey
 from authserver.sca.models import User
+from authserver.tokens.models import IssuedAccessToken
+from authserver.tokens.models import RefreshToken
 
-__all__ = ["AuditEvent", "Base", "Client", "SigningKey", "User"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Client",
+    "Consent",
+    "IssuedAccessToken",
+    "RefreshToken",
+    "SigningKey",
+    "User",
+]

@@ -69,6 +69,27 @@ class TokenSettings(BaseModel):
     """Authorization-code lifetime in seconds."""
 
 
+class OAuthSettings(BaseModel):
+    """Protocol knobs shared by PAR, client authentication, JAR, JARM and refresh (FAPI 2.0)."""
+
+    par_ttl: int = Field(default=60, ge=5, le=599)
+    """Lifetime of a pushed request_uri in seconds (FAPI 2.0: always below 600)."""
+    clock_skew: int = Field(default=10, ge=0, le=60)
+    """Seconds a received JWT's iat/nbf may lie in the future (FAPI 2.0 5.3.2.1-13)."""
+    assertion_max_lifetime: int = Field(default=300, ge=30, le=3600)
+    """Longest accepted client-assertion lifetime (exp minus iat, or exp minus now)."""
+    request_object_max_lifetime: int = Field(default=3600, ge=60, le=3600)
+    """Longest accepted request-object lifetime, exp minus nbf (Message Signing: 60 min)."""
+    jarm_ttl: int = Field(default=300, ge=10, le=600)
+    """Lifetime of a JARM response JWT in seconds (10 min at most)."""
+    refresh_grace: int = Field(default=60, ge=0, le=600)
+    """Seconds a just-rotated refresh token may be retried and get the same new pair."""
+    jwks_fetch_timeout: float = Field(default=3.0, gt=0, le=30)
+    """Timeout for fetching a client's jwks_uri."""
+    jwks_cache_seconds: int = Field(default=300, ge=0, le=86400)
+    """How long a fetched client JWKS is reused before it is fetched again."""
+
+
 class Settings(BaseSettings):
     """Every knob of the server; one attribute per ``AUTHSERVER_<NAME>`` variable."""
 
@@ -105,6 +126,7 @@ class Settings(BaseSettings):
     """Threshold of the JSON logs."""
     keys: KeySettings = KeySettings()
     tokens: TokenSettings = TokenSettings()
+    oauth: OAuthSettings = OAuthSettings()
 
     @field_validator("issuer")
     @classmethod

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -114,25 +115,34 @@ class AuditTrail:
             db.session.commit()
             return row
 
-    def iter_events(self, since: datetime | None = None) -> Iterator[AuditEvent]:
+    def iter_events(self, since: datetime | None = None) -> Generator[AuditEvent, None, None]:
         query = select(AuditEvent).order_by(AuditEvent.id)
         if since is not None:
             query = query.where(AuditEvent.timestamp >= since)
-        yield from db.session.scalars(query.execution_options(yield_per=500))
+        result = db.session.scalars(query.execution_options(yield_per=500))
+        try:
+            yield from result
+        finally:
+            # A caller that stops early (verify at a broken row) must not leave the
+            # server-side cursor (PostgreSQL) open until garbage collection.
+            result.close()
 
     def verify(self) -> ChainReport:
         """Walk the chain from the first row; report the first row whose link or hash is wrong."""
         expected_prev = GENESIS
         checked = 0
         expected_id = 1
-        for row in self.iter_events():
-            if row.id != expected_id:
-                return ChainReport(False, checked, row.id, f"row {expected_id} is missing")
-            if row.prev_hash != expected_prev:
-                return ChainReport(False, checked, row.id, "prev_hash does not match")
-            if compute_hash(row, row.prev_hash) != row.hash:
-                return ChainReport(False, checked, row.id, "row content does not match its hash")
-            expected_prev = row.hash
-            expected_id += 1
-            checked += 1
+        with closing(self.iter_events()) as rows:
+            for row in rows:
+                if row.id != expected_id:
+                    return ChainReport(False, checked, row.id, f"row {expected_id} is missing")
+                if row.prev_hash != expected_prev:
+                    return ChainReport(False, checked, row.id, "prev_hash does not match")
+                if compute_hash(row, row.prev_hash) != row.hash:
+                    return ChainReport(
+                        False, checked, row.id, "row content does not match its hash"
+                    )
+                expected_prev = row.hash
+                expected_id += 1
+                checked += 1
         return ChainReport(True, checked)

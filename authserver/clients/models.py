@@ -28,5 +28,9 @@ class Client(UUIDPrimaryKey, Base):
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     jwks_uri: Mapped[str | None] = mapped_column(Text)
     require_signed_request_object: Mapped[bool] = mapped_column(Boolean, default=False)
+    authorization_signed_response_alg: Mapped[str] = mapped_column(
+        String(10), default="PS256", server_default="PS256"
+    )
+    access_token_ttl: Mapped[int | None]
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
