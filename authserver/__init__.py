@@ -10,22 +10,17 @@ from typing import Any
 
 from flask import Flask
 
-from authserver.audit.service import AuditTrail
-from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.clock import SystemClock
 from authserver.context import EXTENSION_KEY
 from authserver.context import Services
-from authserver.crypto.envelope import Envelope
 from authserver.crypto.master_key import derive_key
 from authserver.crypto.master_key import load_master_key
 from authserver.db import setup_database
 from authserver.errors import register_error_handlers
-from authserver.keys.service import KeyService
-from authserver.sca.service import UserService
+from authserver.services import build_services
 from authserver.settings import Settings
 from authserver.settings import load_settings
-from authserver.store import build_store
 from authserver.web.headers import setup_security_headers
 from authserver.web.logging import setup_logging
 from authserver.web.request_id import setup_request_id
@@ -35,20 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def setup_services(app: Flask, settings: Settings, clock: Clock) -> Services:
     master_key = load_master_key(settings)
-    envelope = Envelope(master_key)
     app.config["SECRET_KEY"] = derive_key(master_key, "flask-session").hex()
-    audit = AuditTrail(clock)
-    found = Services(
-        settings=settings,
-        clock=clock,
-        store=build_store(settings, clock),
-        envelope=envelope,
-        keys=KeyService(settings.keys, envelope, clock),
-        audit=audit,
-        clients=ClientService(clock, audit),
-        users=UserService(envelope, clock, audit),
-    )
-    app.extensions[EXTENSION_KEY] = found
+    app.extensions[EXTENSION_KEY] = found = build_services(settings, clock, master_key)
     return found
 
 

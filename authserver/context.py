@@ -12,13 +12,17 @@ from flask import Flask
 from flask import current_app
 
 from authserver.audit.service import AuditTrail
+from authserver.client_auth.service import ClientAuthenticator
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.crypto.envelope import Envelope
+from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.sca.service import UserService
 from authserver.settings import Settings
 from authserver.store.base import Store
+from authserver.tokens.ledger import AccessTokenLedger
+from authserver.tokens.refresh import RefreshTokenService
 
 EXTENSION_KEY = "authserver"
 
@@ -33,6 +37,10 @@ class Services:
     audit: AuditTrail
     clients: ClientService
     users: UserService
+    policy: FapiPolicy
+    client_auth: ClientAuthenticator
+    ledger: AccessTokenLedger
+    refresh: RefreshTokenService
 
 
 def services(app: Flask | None = None) -> Services:

@@ -1,0 +1,52 @@
+"""Builds every service of one app instance from its settings; the one place that knows them all."""
+
+from __future__ import annotations
+
+from authserver.audit.service import AuditTrail
+from authserver.client_auth.jwks import ClientKeyResolver
+from authserver.client_auth.service import ClientAuthenticator
+from authserver.clients.service import ClientService
+from authserver.clock import Clock
+from authserver.context import Services
+from authserver.crypto.envelope import Envelope
+from authserver.fapi import FapiPolicy
+from authserver.keys.service import KeyService
+from authserver.sca.service import UserService
+from authserver.settings import Settings
+from authserver.store import build_store
+from authserver.tokens.ledger import AccessTokenLedger
+from authserver.tokens.refresh import RefreshTokenService
+
+
+def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Services:
+    envelope = Envelope(master_key)
+    store = build_store(settings, clock)
+    audit = AuditTrail(clock)
+    clients = ClientService(clock, audit)
+    policy = FapiPolicy.from_settings(settings.oauth)
+    ledger = AccessTokenLedger(store, clock)
+    return Services(
+        settings=settings,
+        clock=clock,
+        store=store,
+        envelope=envelope,
+        keys=KeyService(settings.keys, envelope, clock),
+        audit=audit,
+        clients=clients,
+        users=UserService(envelope, clock, audit),
+        policy=policy,
+        client_auth=ClientAuthenticator(
+            clients,
+            ClientKeyResolver(
+                settings.oauth.jwks_fetch_timeout, settings.oauth.jwks_cache_seconds, clock
+            ),
+            store,
+            policy,
+            settings.issuer,
+            clock,
+        ),
+        ledger=ledger,
+        refresh=RefreshTokenService(
+            settings.tokens, settings.oauth.refresh_grace, store, envelope, clock, ledger, audit
+        ),
+    )
