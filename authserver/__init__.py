@@ -17,6 +17,7 @@ from authserver.context import Services
 from authserver.crypto.master_key import derive_key
 from authserver.crypto.master_key import load_master_key
 from authserver.db import setup_database
+from authserver.errors import register_browser_prefix
 from authserver.errors import register_error_handlers
 from authserver.services import build_services
 from authserver.settings import Settings
@@ -36,12 +37,19 @@ def setup_services(app: Flask, settings: Settings, clock: Clock) -> Services:
 
 
 def setup_blueprints(app: Flask) -> None:
+    from authserver.authorization.views import bp as authorization_bp
+    from authserver.consent.views import bp as consent_bp
     from authserver.discovery.views import bp as discovery_bp
     from authserver.keys.views import bp as keys_bp
+    from authserver.par.endpoint import bp as par_bp
+    from authserver.sca.views import bp as sca_bp
     from authserver.web.health import bp as health_bp
 
-    for blueprint in (health_bp, discovery_bp, keys_bp):
+    blueprints = (health_bp, discovery_bp, keys_bp, par_bp, authorization_bp, sca_bp, consent_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    for prefix in ("/authorize", "/login", "/consent"):
+        register_browser_prefix(app, prefix)
 
 
 class AuthServerFlask(Flask):

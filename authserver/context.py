@@ -12,15 +12,19 @@ from flask import Flask
 from flask import current_app
 
 from authserver.audit.service import AuditTrail
+from authserver.client_auth.jwks import ClientKeyResolver
 from authserver.client_auth.service import ClientAuthenticator
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
+from authserver.consent.service import ConsentService
 from authserver.crypto.envelope import Envelope
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
+from authserver.par.store import ParStore
 from authserver.sca.service import UserService
 from authserver.settings import Settings
 from authserver.store.base import Store
+from authserver.tokens.codes import CodeStore
 from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.refresh import RefreshTokenService
 
@@ -38,7 +42,11 @@ class Services:
     clients: ClientService
     users: UserService
     policy: FapiPolicy
+    client_keys: ClientKeyResolver
     client_auth: ClientAuthenticator
+    par: ParStore
+    codes: CodeStore
+    consents: ConsentService
     ledger: AccessTokenLedger
     refresh: RefreshTokenService
 

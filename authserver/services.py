@@ -7,13 +7,16 @@ from authserver.client_auth.jwks import ClientKeyResolver
 from authserver.client_auth.service import ClientAuthenticator
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
+from authserver.consent.service import ConsentService
 from authserver.context import Services
 from authserver.crypto.envelope import Envelope
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
+from authserver.par.store import ParStore
 from authserver.sca.service import UserService
 from authserver.settings import Settings
 from authserver.store import build_store
+from authserver.tokens.codes import CodeStore
 from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.refresh import RefreshTokenService
 
@@ -25,6 +28,9 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
     clients = ClientService(clock, audit)
     policy = FapiPolicy.from_settings(settings.oauth)
     ledger = AccessTokenLedger(store, clock)
+    client_keys = ClientKeyResolver(
+        settings.oauth.jwks_fetch_timeout, settings.oauth.jwks_cache_seconds, clock
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -35,16 +41,13 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
         clients=clients,
         users=UserService(envelope, clock, audit),
         policy=policy,
+        client_keys=client_keys,
         client_auth=ClientAuthenticator(
-            clients,
-            ClientKeyResolver(
-                settings.oauth.jwks_fetch_timeout, settings.oauth.jwks_cache_seconds, clock
-            ),
-            store,
-            policy,
-            settings.issuer,
-            clock,
+            clients, client_keys, store, policy, settings.issuer, clock
         ),
+        par=ParStore(store, clock),
+        codes=CodeStore(store, clock, settings.tokens.code_ttl),
+        consents=ConsentService(clock, audit),
         ledger=ledger,
         refresh=RefreshTokenService(
             settings.tokens, settings.oauth.refresh_grace, store, envelope, clock, ledger, audit

@@ -65,8 +65,14 @@ class TokenSettings(BaseModel):
     """Refresh-token idle lifetime in seconds."""
     refresh_absolute_ttl: int = Field(default=90 * 86400, ge=60)
     """Refresh-token family absolute lifetime in seconds (then re-authentication)."""
-    code_ttl: int = Field(default=60, ge=1, le=600)
-    """Authorization-code lifetime in seconds."""
+    code_ttl: int = Field(default=60, ge=1, le=60)
+    """Authorization-code lifetime in seconds (FAPI 2.0: 60 at most, no leeway)."""
+    access_token_alg: Literal["RS256", "PS256", "ES256"] = "RS256"
+    """Signing algorithm of JWT access tokens (RFC 9068; RS256 by default, TOK-1)."""
+    audience: str = ""
+    """``aud`` of access tokens; empty means the issuer (one audience for all resource servers)."""
+    id_token_ttl: int = Field(default=300, ge=60, le=3600)
+    """ID-token lifetime in seconds."""
 
 
 class OAuthSettings(BaseModel):
@@ -180,4 +186,6 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:
+            raise SettingsError(f"invalid setting: {message}") from None
         raise SettingsError(f"invalid setting {_variable_name(first['loc'])}: {message}") from None

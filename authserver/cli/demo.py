@@ -21,6 +21,7 @@ from authserver.cli.common import emit
 from authserver.cli.common import json_option
 from authserver.clients.service import ClientRequest
 from authserver.context import Services
+from authserver.sca.service import UserError
 from authserver.settings import load_settings
 
 DEMO_CLIENT_ID = "demo-tpp"
@@ -30,6 +31,7 @@ DEMO_REDIRECT_URI = "https://127.0.0.1:8443/callback"
 
 def _write_private(path: Path, data: dict[str, Any]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file may have looser permissions
     with os.fdopen(fd, "w") as handle:
         json.dump(data, handle, indent=2)
 
@@ -62,7 +64,11 @@ def _demo_user(svc: Services) -> dict[str, str]:
         stored: dict[str, str] = json.loads(path.read_text())
         return stored
     password = secrets.token_urlsafe(12)
-    created = svc.users.create(DEMO_USERNAME, password, actor="operator:demo", totp=True)
+    try:
+        created = svc.users.create(DEMO_USERNAME, password, actor="operator:demo", totp=True)
+    except UserError as exc:
+        # The user exists but its credentials file is gone: the password cannot be shown again.
+        raise click.ClickException(f"{exc}, but {path} is missing; use a fresh database") from None
     data = {
         "username": DEMO_USERNAME,
         "password": password,

@@ -34,7 +34,14 @@ def list_keys(as_json: bool) -> None:
     """List every key with its state (active, retired, expired) and age."""
     with app_services() as svc:
         svc.keys.ensure_keys()
-        rows = [asdict(info) for info in svc.keys.list_keys()]
+        rows = [
+            {
+                **asdict(info),
+                "created_at": info.created_at.isoformat(),
+                "retired_at": info.retired_at.isoformat() if info.retired_at else None,
+            }
+            for info in svc.keys.list_keys()
+        ]
     emit(rows, as_json, _table)
 
 

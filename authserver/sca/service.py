@@ -15,8 +15,18 @@ from authserver.db import db
 from authserver.sca.models import User
 from authserver.sca.passwords import MIN_PASSWORD_LENGTH
 from authserver.sca.passwords import hash_password
+from authserver.sca.passwords import verify_password
 
 TOTP_ISSUER = "authserver"
+
+
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _DUMMY:
+        _DUMMY.append(hash_password("timing-equaliser-not-a-password"))
+    return _DUMMY[0]
 
 
 class UserError(ValueError):
@@ -70,6 +80,31 @@ class UserService:
             changes={"username": username, "totp": totp},
         )
         return CreatedUser(user, secret, uri)
+
+    def authenticate(self, username: str, password: str, *, request_id: str) -> User | None:
+        """Check a password; unknown users cost the same argon2 work as known ones."""
+        user = self.get(username.strip())
+        if user is None or user.disabled:
+            verify_password(_dummy_hash(), password)
+            ok = False
+        else:
+            ok = verify_password(user.password_hash, password)
+        self._audit.record(
+            "login.succeeded" if ok else "login.failed",
+            actor=f"user:{user.id}" if user else "anonymous",
+            resource="session",
+            outcome="success" if ok else "failure",
+            changes={"username": username},
+            request_id=request_id,
+        )
+        return user if ok else None
+
+    def second_factor_step(self, user: User) -> str | None:
+        """Hook for strong authentication (TOTP, WebAuthn): the endpoint to visit next, if any.
+
+        None until the SCA step lands; the login view already asks before consent.
+        """
+        return None
 
     def totp_secret(self, user: User) -> str | None:
         if not user.sealed_totp_secret:

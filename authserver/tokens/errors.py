@@ -19,9 +19,3 @@ class UnauthorizedClientError(AuthServerError):
     error = "unauthorized_client"
     status_code = 400
     description = "The client is not allowed to use this grant type."
-
-
-class InvalidScopeError(AuthServerError):
-    error = "invalid_scope"
-    status_code = 400
-    description = "The requested scope is invalid or exceeds what the client may ask for."

@@ -12,22 +12,54 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
+import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
+from datetime import timedelta
 from typing import Any
+from typing import cast
+
+import structlog
+from sqlalchemy import CursorResult
+from sqlalchemy import select
+from sqlalchemy import update
 
 from authserver.audit.service import AuditTrail
 from authserver.clock import Clock
+from authserver.crypto.envelope import DecryptionError
 from authserver.crypto.envelope import Envelope
+from authserver.crypto.envelope import Sealed
+from authserver.db import db
 from authserver.settings import TokenSettings
 from authserver.store.base import Store
+from authserver.tokens.errors import InvalidGrantError
 from authserver.tokens.ledger import AccessTokenLedger
+from authserver.tokens.models import ACTIVE
+from authserver.tokens.models import REVOKED
+from authserver.tokens.models import ROTATED
 from authserver.tokens.models import RefreshToken
+
+log = structlog.get_logger(__name__)
 
 TokenResponse = dict[str, Any]
 # Given the spent row and the new refresh token's row, build the token response
 # (access token, id token...) to which the service adds "refresh_token".
 Mint = Callable[[RefreshToken], TokenResponse]
+
+GRACE_PREFIX = "refresh_grace:"
+# How long a retry waits for the winner's sealed response to appear in the store.
+CACHE_WAIT_SECONDS = 2.0
+CACHE_POLL_SECONDS = 0.05
+REUSE_REASON = "refresh_token_reuse"
+
+
+def hash_token(token: str) -> str:
+    """The only form in which a refresh token is stored or looked up."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class RefreshTokenService:
@@ -60,12 +92,175 @@ class RefreshTokenService:
         dpop_jkt: str | None = None,
     ) -> tuple[str, RefreshToken]:
         """Start a new family; returns the opaque token (shown once) and its row."""
-        raise NotImplementedError
+        now = self._clock.now()
+        token = secrets.token_urlsafe(32)
+        row = RefreshToken(
+            token_hash=hash_token(token),
+            family_id=str(uuid.uuid4()),
+            client_id=client_id,
+            user_id=user_id,
+            consent_id=consent_id,
+            scope=scope,
+            status=ACTIVE,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self._settings.refresh_idle_ttl),
+            family_expires_at=now + timedelta(seconds=self._settings.refresh_absolute_ttl),
+            rotated_at=None,
+            auth_time=auth_time,
+            dpop_jkt=dpop_jkt,
+        )
+        db.session.add(row)
+        db.session.flush()
+        return token, row
 
     def rotate(self, token: str, client_id: str, mint: Mint) -> TokenResponse:
         """Spend ``token`` and return the new response; InvalidGrantError on any failure."""
-        raise NotImplementedError
+        old_hash = hash_token(token)
+        row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == old_hash))
+        # Another client's token is answered exactly like an unknown one, and changes nothing.
+        if row is None or row.client_id != client_id:
+            raise InvalidGrantError()
+        now = self._clock.now()
+        if row.status == REVOKED or now >= row.family_expires_at:
+            raise InvalidGrantError()
+        if row.status == ROTATED:
+            return self._spent(row, now)
+        if now >= row.expires_at:
+            raise InvalidGrantError()
+        if not self._claim(row, now):
+            # Lost the race: end the transaction (it holds locks on SQLite) and read
+            # the winner's committed state.
+            db.session.rollback()
+            return self._spent(row, now)
+        return self._continue_family(row, old_hash, mint, now)
 
     def revoke_family(self, family_id: str, *, reason: str) -> None:
         """Revoke every refresh token of the family and the access tokens it produced."""
-        raise NotImplementedError
+        self._mark_family_revoked(family_id)
+        revoked_access = self._ledger.revoke_family(family_id)
+        log.info(
+            "refresh_family_revoked",
+            family_id=family_id,
+            reason=reason,
+            revoked_access_tokens=revoked_access,
+        )
+
+    def _claim(self, row: RefreshToken, now: datetime) -> bool:
+        """One conditional UPDATE: True for exactly one of any concurrent spenders."""
+        statement = (
+            update(RefreshToken)
+            .where(RefreshToken.id == row.id, RefreshToken.status == ACTIVE)
+            .values(status=ROTATED, rotated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = cast(CursorResult[Any], db.session.execute(statement))
+        return result.rowcount == 1
+
+    def _continue_family(
+        self, spent: RefreshToken, old_hash: str, mint: Mint, now: datetime
+    ) -> TokenResponse:
+        """Add the family's new head, mint the response and commit; roll back on any failure."""
+        try:
+            token, head = self._new_head(spent, now)
+            response = mint(head)
+            response["refresh_token"] = token
+            # Cached before the commit: whoever sees the old token as rotated (only
+            # possible after the commit) finds the response, and a store outage here
+            # leaves the old token unspent instead of burning it.
+            self._cache_response(old_hash, response)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        return response
+
+    def _new_head(self, spent: RefreshToken, now: datetime) -> tuple[str, RefreshToken]:
+        token = secrets.token_urlsafe(32)
+        idle_expiry = now + timedelta(seconds=self._settings.refresh_idle_ttl)
+        head = RefreshToken(
+            token_hash=hash_token(token),
+            family_id=spent.family_id,
+            client_id=spent.client_id,
+            user_id=spent.user_id,
+            consent_id=spent.consent_id,
+            scope=spent.scope,
+            status=ACTIVE,
+            created_at=now,
+            expires_at=min(idle_expiry, spent.family_expires_at),
+            family_expires_at=spent.family_expires_at,
+            rotated_at=None,
+            auth_time=spent.auth_time,
+            dpop_jkt=spent.dpop_jkt,
+        )
+        db.session.add(head)
+        db.session.flush()
+        return token, head
+
+    def _spent(self, row: RefreshToken, now: datetime) -> TokenResponse:
+        """A rotated token: within grace, the winner's response; after it, reuse (theft)."""
+        if row.status == REVOKED:
+            raise InvalidGrantError()
+        rotated_at = row.rotated_at
+        grace = timedelta(seconds=self._grace)
+        if self._grace > 0 and rotated_at is not None and now - rotated_at <= grace:
+            response = self._wait_for_response(row.token_hash)
+            if response is None:
+                raise InvalidGrantError()
+            return response
+        self._reuse_detected(row)
+        raise InvalidGrantError()
+
+    def _reuse_detected(self, row: RefreshToken) -> None:
+        """Revoke the family; the audit row commits together with the refresh-token revocation."""
+        family_id, client_id = row.family_id, row.client_id
+        self._mark_family_revoked(family_id)
+        self._audit.record(
+            "refresh_token.reuse_detected",
+            actor=f"client:{client_id}",
+            resource=f"refresh_family:{family_id}",
+            outcome="failure",
+            changes={"reason": REUSE_REASON},
+        )
+        revoked_access = self._ledger.revoke_family(family_id)
+        log.warning(
+            "refresh_token_reuse_detected",
+            family_id=family_id,
+            client_id=client_id,
+            revoked_access_tokens=revoked_access,
+        )
+
+    def _mark_family_revoked(self, family_id: str) -> None:
+        db.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.status != REVOKED)
+            .values(status=REVOKED)
+            .execution_options(synchronize_session=False)
+        )
+
+    def _cache_response(self, old_hash: str, response: TokenResponse) -> None:
+        if self._grace <= 0:
+            return
+        key = GRACE_PREFIX + old_hash
+        sealed = self._envelope.seal(json.dumps(response).encode(), key)
+        self._store.set(key, sealed.to_text().encode(), ttl=self._grace)
+
+    def _wait_for_response(self, old_hash: str) -> TokenResponse | None:
+        """The sealed response of the rotation, polling briefly in case it is still on its way."""
+        key = GRACE_PREFIX + old_hash
+        deadline = time.monotonic() + CACHE_WAIT_SECONDS
+        while True:
+            value = self._store.get(key)
+            if value is not None:
+                return self._open_response(key, value)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(CACHE_POLL_SECONDS)
+
+    def _open_response(self, key: str, value: bytes) -> TokenResponse | None:
+        try:
+            plaintext = self._envelope.open(Sealed.from_text(value.decode()), key)
+        except (DecryptionError, ValueError):
+            log.warning("refresh_grace_response_unreadable")
+            return None
+        response: TokenResponse = json.loads(plaintext)
+        return response

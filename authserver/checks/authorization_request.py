@@ -1,0 +1,128 @@
+"""The ordered checks every authorization request passes, whether plain or inside a JAR.
+
+PAR runs them before storing a request; the authorization endpoint only ever sees
+a request_uri, so nothing is validated twice and nothing is validated differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import asdict
+from dataclasses import dataclass
+from typing import Any
+
+from authserver.checks.errors import InvalidScopeError
+from authserver.checks.errors import UnsupportedResponseTypeError
+from authserver.checks.redirect_uri import is_registered
+from authserver.clients.models import Client
+from authserver.errors import InvalidRequestError
+from authserver.fapi import FapiPolicy
+from authserver.pkce import check_challenge
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """A validated authorization request, as stored behind a request_uri."""
+
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    code_challenge: str
+    code_challenge_method: str
+    response_mode: str
+    state: str | None = None
+    nonce: str | None = None
+    dpop_jkt: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["scopes"] = list(self.scopes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuthorizationRequest:
+        return cls(**{**data, "scopes": tuple(data["scopes"])})
+
+    @property
+    def is_openid(self) -> bool:
+        return "openid" in self.scopes
+
+
+Params = Mapping[str, str]
+Check = Callable[[Params, Client, FapiPolicy], None]
+
+
+def check_no_request_uri(params: Params, client: Client, policy: FapiPolicy) -> None:
+    # RFC 9126 §2.1: request_uri MUST NOT be provided in a pushed request.
+    if "request_uri" in params:
+        raise InvalidRequestError("request_uri is not allowed in a pushed request.")
+
+
+def check_client_id(params: Params, client: Client, policy: FapiPolicy) -> None:
+    if "client_id" in params and params["client_id"] != client.client_id:
+        raise InvalidRequestError("client_id does not match the authenticated client.")
+
+
+def check_response_type(params: Params, client: Client, policy: FapiPolicy) -> None:
+    response_type = params.get("response_type")
+    if not response_type:
+        raise InvalidRequestError("response_type is required.")
+    # FAPI 2.0 SP 5.3.2.2-1: only the code flow.
+    if response_type not in policy.response_types:
+        raise UnsupportedResponseTypeError()
+
+
+def check_redirect_uri(params: Params, client: Client, policy: FapiPolicy) -> None:
+    redirect_uri = params.get("redirect_uri")
+    # FAPI 2.0 SP 5.3.2.2-6: redirect_uri is required in the pushed request.
+    if not redirect_uri:
+        raise InvalidRequestError("redirect_uri is required.")
+    if not is_registered(redirect_uri, client.redirect_uris):
+        raise InvalidRequestError("redirect_uri is not registered for this client.")
+
+
+def check_scope(params: Params, client: Client, policy: FapiPolicy) -> None:
+    scopes = params.get("scope", "").split()
+    if not scopes:
+        raise InvalidScopeError("scope is required.")
+    if any(scope not in client.scopes for scope in scopes):
+        raise InvalidScopeError()
+
+
+def check_pkce(params: Params, client: Client, policy: FapiPolicy) -> None:
+    check_challenge(params.get("code_challenge"), params.get("code_challenge_method"))
+
+
+def check_response_mode(params: Params, client: Client, policy: FapiPolicy) -> None:
+    mode = params.get("response_mode")
+    if mode is not None and mode not in policy.response_modes:
+        raise InvalidRequestError("response_mode is not supported.")
+
+
+CHECKS: tuple[Check, ...] = (
+    check_no_request_uri,
+    check_client_id,
+    check_response_type,
+    check_redirect_uri,
+    check_scope,
+    check_pkce,
+    check_response_mode,
+)
+
+
+def validate_authorization_request(
+    params: Params, client: Client, policy: FapiPolicy
+) -> AuthorizationRequest:
+    for check in CHECKS:
+        check(params, client, policy)
+    return AuthorizationRequest(
+        client_id=client.client_id,
+        redirect_uri=params["redirect_uri"],
+        scopes=tuple(dict.fromkeys(params["scope"].split())),
+        code_challenge=params["code_challenge"],
+        code_challenge_method=params["code_challenge_method"],
+        response_mode=params.get("response_mode", "query"),
+        state=params.get("state"),
+        nonce=params.get("nonce"),
+    )

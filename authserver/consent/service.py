@@ -1,0 +1,43 @@
+"""Recording consent decisions exactly as shown to the user (TOK-5)."""
+
+from __future__ import annotations
+
+from authserver.audit.service import AuditTrail
+from authserver.clock import Clock
+from authserver.consent.models import AUTHORISED
+from authserver.consent.models import REJECTED
+from authserver.consent.models import Consent
+from authserver.db import db
+
+
+class ConsentService:
+    def __init__(self, clock: Clock, audit: AuditTrail) -> None:
+        self._clock = clock
+        self._audit = audit
+
+    def decide(
+        self, *, user_id: str, client_id: str, scopes: list[str], approved: bool, request_id: str
+    ) -> Consent:
+        now = self._clock.now()
+        consent = Consent(
+            user_id=user_id,
+            client_id=client_id,
+            scopes=scopes,
+            status=AUTHORISED if approved else REJECTED,
+            created_at=now,
+            updated_at=now,
+            expires_at=None,
+        )
+        db.session.add(consent)
+        db.session.flush()
+        self._audit.record(
+            "consent.approved" if approved else "consent.denied",
+            actor=f"user:{user_id}",
+            resource=f"consent:{consent.id}",
+            changes={"client_id": client_id, "scopes": scopes, "status": consent.status},
+            request_id=request_id,
+        )
+        return consent
+
+    def get(self, consent_id: str) -> Consent | None:
+        return db.session.get(Consent, consent_id)

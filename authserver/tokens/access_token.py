@@ -1,0 +1,99 @@
+"""RFC 9068 JWT access tokens and OpenID Connect ID tokens, signed through the key ring."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from authserver.clients.models import Client
+from authserver.context import Services
+
+ACCESS_TOKEN_TYPE = "at+jwt"
+ID_TOKEN_ALG = "PS256"
+AMR_PASSWORD = ["pwd"]
+
+
+@dataclass(frozen=True)
+class TokenSubject:
+    """Who and what a token speaks for."""
+
+    sub: str
+    scopes: tuple[str, ...]
+    user_id: str | None = None
+    consent_id: str | None = None
+    family_id: str | None = None
+    code_id: str | None = None
+    auth_time: float | None = None
+
+
+def audience(svc: Services) -> str:
+    return svc.settings.tokens.audience or svc.settings.issuer
+
+
+def issue_access_token(svc: Services, client: Client, subject: TokenSubject) -> dict[str, Any]:
+    """Sign and record one access token; returns the token-response fields it fills."""
+    now = int(svc.clock.time())
+    ttl = client.access_token_ttl or svc.settings.tokens.access_ttl
+    jti = secrets.token_urlsafe(24)
+    claims: dict[str, Any] = {
+        "iss": svc.settings.issuer,
+        "sub": subject.sub,
+        "aud": audience(svc),
+        "client_id": client.client_id,
+        "scope": " ".join(subject.scopes),
+        "jti": jti,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    if subject.auth_time is not None:
+        claims["auth_time"] = int(subject.auth_time)
+    if subject.consent_id:
+        claims["consent_id"] = subject.consent_id
+    token = svc.keys.sign(claims, svc.settings.tokens.access_token_alg, typ=ACCESS_TOKEN_TYPE)
+    svc.ledger.record(
+        jti=jti,
+        client_id=client.client_id,
+        user_id=subject.user_id,
+        family_id=subject.family_id,
+        code_id=subject.code_id,
+        consent_id=subject.consent_id,
+        issued_at=datetime.fromtimestamp(now, UTC),
+        expires_at=datetime.fromtimestamp(now + ttl, UTC),
+    )
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "scope": claims["scope"],
+    }
+
+
+def left_half_hash(value: str) -> str:
+    """OIDC Core §3.1.3.6 at_hash for SHA-256 algorithms (PS256, ES256, RS256)."""
+    digest = hashlib.sha256(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+def issue_id_token(
+    svc: Services, client: Client, subject: TokenSubject, *, access_token: str, nonce: str | None
+) -> str:
+    now = int(svc.clock.time())
+    claims: dict[str, Any] = {
+        "iss": svc.settings.issuer,
+        "sub": subject.sub,
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + svc.settings.tokens.id_token_ttl,
+        "at_hash": left_half_hash(access_token),
+        "amr": AMR_PASSWORD,
+    }
+    if subject.auth_time is not None:
+        claims["auth_time"] = int(subject.auth_time)
+    if nonce is not None:
+        claims["nonce"] = nonce
+    return svc.keys.sign(claims, ID_TOKEN_ALG)
