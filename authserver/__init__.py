@@ -43,9 +43,21 @@ def setup_blueprints(app: Flask) -> None:
     from authserver.keys.views import bp as keys_bp
     from authserver.par.endpoint import bp as par_bp
     from authserver.sca.views import bp as sca_bp
+    from authserver.tokens.endpoint import bp as tokens_bp
+    from authserver.tokens.userinfo import bp as userinfo_bp
     from authserver.web.health import bp as health_bp
 
-    blueprints = (health_bp, discovery_bp, keys_bp, par_bp, authorization_bp, sca_bp, consent_bp)
+    blueprints = (
+        health_bp,
+        discovery_bp,
+        keys_bp,
+        par_bp,
+        authorization_bp,
+        sca_bp,
+        consent_bp,
+        tokens_bp,
+        userinfo_bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     for prefix in ("/authorize", "/login", "/consent"):

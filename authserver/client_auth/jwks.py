@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from http.client import HTTPException
@@ -63,8 +64,13 @@ def fetch_jwks(url: str, timeout: float) -> dict[str, Any]:
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
         url, headers={"Accept": "application/jwk-set+json, application/json"}
     )
+    try:
+        response = _OPENER.open(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        exc.close()  # an error status still holds the connection open
+        raise
     body = bytearray()
-    with _OPENER.open(request, timeout=timeout) as response:
+    with response:
         while chunk := response.read1(_CHUNK):
             body += chunk
             if len(body) > MAX_JWKS_BYTES:

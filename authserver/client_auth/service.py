@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
 from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from joserfc import jwt
-from joserfc.errors import InvalidKeyCurveError
 from joserfc.errors import JoseError
-from joserfc.jwa import EdDSAAlgorithm
-from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import Key
 from joserfc.jwk import KeySet
-from joserfc.jwk import OKPKey
-from joserfc.jws import JWSRegistry
 from joserfc.jws import extract_compact
 
 from authserver.checks.jwt_claims import audience_is_issuer_string
@@ -26,6 +20,7 @@ from authserver.client_auth.jwks import ClientKeyResolver
 from authserver.clients.models import Client
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
+from authserver.crypto.jose import FapiJWSRegistry
 from authserver.fapi import FapiPolicy
 from authserver.store.base import Store
 
@@ -33,30 +28,6 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 AUTH_METHOD = "private_key_jwt"
 
 log = structlog.get_logger(__name__)
-
-
-class Ed25519EdDSA(EdDSAAlgorithm):
-    """JWS ``EdDSA`` limited to Ed25519 keys (FAPI 2.0 SP §5.4).
-
-    joserfc warns on every ``EdDSA`` use (RFC 9864 deprecates the polymorphic name);
-    FAPI 2.0 still names ``EdDSA``, so the warning is dropped here, where the curve is pinned.
-    """
-
-    security_warning = ""  # falsy: joserfc then issues no SecurityWarning
-
-    def check_key(self, key: OKPKey) -> None:
-        super().check_key(key)
-        if key.curve_name != "Ed25519":
-            raise InvalidKeyCurveError("EdDSA is accepted with Ed25519 keys only")
-
-
-class FapiJWSRegistry(JWSRegistry):
-    """joserfc's algorithms, with ``EdDSA`` replaced by the Ed25519-only, warning-free one."""
-
-    algorithms: dict[str, JWSAlgModel] = {**JWSRegistry.algorithms, "EdDSA": Ed25519EdDSA()}
-
-    def __init__(self, algorithms: Collection[str]) -> None:
-        super().__init__(algorithms=list(algorithms))
 
 
 class _RejectedError(Exception):

@@ -1,15 +1,38 @@
-"""The metadata builder; each feature adds its entries here as it lands."""
+"""The metadata builder; each feature adds its entries here as it lands (RFC 8414, OIDC §3)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from authserver.fapi import FapiPolicy
+from authserver.scopes import SCOPES
 from authserver.settings import Settings
+from authserver.tokens.access_token import ID_TOKEN_ALG
 
 
-def build_metadata(settings: Settings) -> dict[str, Any]:
+def build_metadata(settings: Settings, policy: FapiPolicy) -> dict[str, Any]:
     issuer = settings.issuer
+    algs = list(policy.signing_algs)
     return {
         "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "pushed_authorization_request_endpoint": f"{issuer}/par",
+        "require_pushed_authorization_requests": True,
         "jwks_uri": f"{issuer}/jwks",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": list(policy.response_types),
+        "response_modes_supported": list(policy.response_modes),
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": list(policy.pkce_methods),
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "request_object_signing_alg_values_supported": algs,
+        "require_signed_request_object": False,
+        "authorization_signing_alg_values_supported": ["PS256", "ES256"],
+        "authorization_response_iss_parameter_supported": True,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [ID_TOKEN_ALG],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr"],
     }

@@ -15,7 +15,8 @@ bp = Blueprint("discovery", __name__)
 @bp.get("/.well-known/oauth-authorization-server")
 @bp.get("/.well-known/openid-configuration")
 def metadata() -> Response:
-    settings = services().settings
-    response = jsonify(build_metadata(settings))
+    svc = services()
+    settings = svc.settings
+    response = jsonify(build_metadata(settings, svc.policy))
     response.headers["Cache-Control"] = f"public, max-age={settings.keys.jwks_max_age}"
     return response

@@ -18,6 +18,7 @@ from authserver.checks.jwt_claims import time_problem
 from authserver.client_auth.errors import InvalidClientError
 from authserver.client_auth.jwks import ClientKeyResolver
 from authserver.clients.models import Client
+from authserver.crypto.jose import FapiJWSRegistry
 from authserver.fapi import FapiPolicy
 from authserver.par.errors import InvalidRequestObjectError
 
@@ -46,7 +47,7 @@ def _verified_claims(
         raise _refuse(client, "typ not accepted")
     try:
         keys = resolver.key_set(client, header.get("kid"))
-        return jwt.decode(token, keys, algorithms=algs).claims
+        return jwt.decode(token, keys, algorithms=algs, registry=FapiJWSRegistry(algs)).claims
     except (JoseError, ValueError, InvalidClientError) as exc:
         raise _refuse(client, f"signature: {type(exc).__name__}") from None
 

@@ -114,7 +114,11 @@ class RefreshTokenService:
         return token, row
 
     def rotate(self, token: str, client_id: str, mint: Mint) -> TokenResponse:
-        """Spend ``token`` and return the new response; InvalidGrantError on any failure."""
+        """Spend ``token`` and return the new response; InvalidGrantError on any failure.
+
+        Commits on success and on reuse detection, rolls back when ``mint`` raises or
+        when a concurrent rotation won: callers keep no pending work across this call.
+        """
         old_hash = hash_token(token)
         row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == old_hash))
         # Another client's token is answered exactly like an unknown one, and changes nothing.

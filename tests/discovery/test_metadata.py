@@ -14,9 +14,39 @@ def test_both_documents_carry_the_same_issuer(client: FlaskClient, settings: Set
     assert issuers == {settings.issuer}
 
 
-def test_metadata_lists_only_what_works_now(client: FlaskClient, settings: Settings) -> None:
+def test_metadata_lists_the_fapi_endpoints_and_capabilities(
+    client: FlaskClient, settings: Settings
+) -> None:
     body = client.get(PATHS[0]).get_json()
-    assert body == {"issuer": settings.issuer, "jwks_uri": f"{settings.issuer}/jwks"}
+    issuer = settings.issuer
+    assert body["pushed_authorization_request_endpoint"] == f"{issuer}/par"
+    assert body["require_pushed_authorization_requests"] is True
+    assert body["authorization_endpoint"] == f"{issuer}/authorize"
+    assert body["token_endpoint"] == f"{issuer}/token"
+    assert body["code_challenge_methods_supported"] == ["S256"]
+    assert body["response_types_supported"] == ["code"]
+    assert body["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+    assert body["authorization_response_iss_parameter_supported"] is True
+    assert "jwt" in body["response_modes_supported"]
+    assert "RS256" not in body["token_endpoint_auth_signing_alg_values_supported"]
+    assert "RS256" not in body["request_object_signing_alg_values_supported"]
+    assert "password" not in body["grant_types_supported"]
+    # Not built yet, so not advertised.
+    for absent in (
+        "introspection_endpoint",
+        "revocation_endpoint",
+        "dpop_signing_alg_values_supported",
+    ):
+        assert absent not in body
+
+
+def test_every_advertised_endpoint_exists(client: FlaskClient, settings: Settings) -> None:
+    body = client.get(PATHS[0]).get_json()
+    for name, url in body.items():
+        if name.endswith("_endpoint") or name == "jwks_uri":
+            assert (
+                client.open(url.removeprefix(settings.issuer), method="OPTIONS").status_code != 404
+            )
 
 
 def test_jwks_uri_in_metadata_is_served(client: FlaskClient, settings: Settings) -> None:

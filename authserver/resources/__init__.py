@@ -1,0 +1,1 @@
+"""Resource-server side: the token guard every protected endpoint uses."""

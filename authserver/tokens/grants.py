@@ -1,0 +1,136 @@
+"""The three grants: authorization_code (+PKCE), refresh_token (rotation), client_credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from authserver.checks.errors import InvalidScopeError
+from authserver.clients.models import Client
+from authserver.consent.models import AUTHORISED
+from authserver.context import Services
+from authserver.db import db
+from authserver.errors import InvalidRequestError
+from authserver.errors import request_id
+from authserver.pkce import verifier_matches
+from authserver.tokens.access_token import TokenSubject
+from authserver.tokens.access_token import issue_access_token
+from authserver.tokens.access_token import issue_id_token
+from authserver.tokens.codes import CodeGrant
+from authserver.tokens.codes import CodeReplayedError
+from authserver.tokens.errors import InvalidGrantError
+from authserver.tokens.models import RefreshToken
+
+TokenResponse = dict[str, Any]
+Grant = Callable[[Services, Client, dict[str, str]], TokenResponse]
+
+
+def _required(form: dict[str, str], name: str) -> str:
+    value = form.get(name)
+    if not value:
+        raise InvalidRequestError(f"{name} is required.")
+    return value
+
+
+def _redeem(svc: Services, client: Client, form: dict[str, str]) -> CodeGrant:
+    try:
+        grant = svc.codes.redeem(_required(form, "code"))
+    except CodeReplayedError as replay:
+        # RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
+        svc.ledger.revoke_code(replay.code_identifier)
+        if replay.family_id:
+            svc.refresh.revoke_family(replay.family_id, reason="authorization_code_replay")
+        svc.audit.record(
+            "code.replayed",
+            actor=f"client:{client.client_id}",
+            resource="authorization_code",
+            outcome="failure",
+            request_id=request_id(),
+        )
+        raise
+    if grant.client_id != client.client_id or form.get("redirect_uri") != grant.redirect_uri:
+        raise InvalidGrantError()
+    verifier = form.get("code_verifier")
+    if grant.code_challenge is None:
+        # RFC 9700 §4.8.2: a verifier for a code issued without a challenge is a downgrade.
+        if verifier:
+            raise InvalidGrantError()
+    # RFC 7636 §4.6 and FAPI CT: a missing or wrong verifier is invalid_grant.
+    elif not verifier_matches(verifier, grant.code_challenge):
+        raise InvalidGrantError()
+    consent = svc.consents.get(grant.consent_id)
+    if consent is None or consent.status != AUTHORISED:
+        raise InvalidGrantError()
+    return grant
+
+
+def authorization_code(svc: Services, client: Client, form: dict[str, str]) -> TokenResponse:
+    grant = _redeem(svc, client, form)
+    scope = " ".join(grant.scopes)
+    refresh_token = family_id = None
+    if "refresh_token" in client.grant_types:
+        refresh_token, row = svc.refresh.issue(
+            client_id=client.client_id,
+            user_id=grant.user_id,
+            consent_id=grant.consent_id,
+            scope=scope,
+            auth_time=None,
+            dpop_jkt=grant.dpop_jkt,
+        )
+        family_id = row.family_id
+    subject = TokenSubject(
+        sub=grant.user_id,
+        scopes=grant.scopes,
+        user_id=grant.user_id,
+        consent_id=grant.consent_id,
+        family_id=family_id,
+        code_id=grant.code_id,
+        auth_time=grant.auth_time,
+    )
+    body = issue_access_token(svc, client, subject)
+    if refresh_token:
+        body["refresh_token"] = refresh_token
+    if "openid" in grant.scopes:
+        body["id_token"] = issue_id_token(
+            svc, client, subject, access_token=body["access_token"], nonce=grant.nonce
+        )
+    db.session.commit()
+    svc.codes.remember_issued(grant.code_id, family_id)
+    return body
+
+
+def refresh_token(svc: Services, client: Client, form: dict[str, str]) -> TokenResponse:
+    token = _required(form, "refresh_token")
+
+    def mint(row: RefreshToken) -> TokenResponse:
+        consent = svc.consents.get(row.consent_id) if row.consent_id else None
+        if row.consent_id and (consent is None or consent.status != AUTHORISED):
+            raise InvalidGrantError()
+        subject = TokenSubject(
+            sub=row.user_id or client.client_id,
+            scopes=tuple(row.scope.split()),
+            user_id=row.user_id,
+            consent_id=row.consent_id,
+            family_id=row.family_id,
+        )
+        return issue_access_token(svc, client, subject)
+
+    return svc.refresh.rotate(token, client.client_id, mint)
+
+
+def client_credentials(svc: Services, client: Client, form: dict[str, str]) -> TokenResponse:
+    allowed = [scope for scope in client.scopes if scope != "openid"]
+    requested = form.get("scope", "").split() or allowed
+    if not requested or any(scope not in allowed for scope in requested):
+        raise InvalidScopeError()
+    subject = TokenSubject(sub=client.client_id, scopes=tuple(dict.fromkeys(requested)))
+    body = issue_access_token(svc, client, subject)
+    db.session.commit()
+    return body
+
+
+GRANTS: dict[str, Grant] = {
+    "authorization_code": authorization_code,
+    "refresh_token": refresh_token,
+    "client_credentials": client_credentials,
+}

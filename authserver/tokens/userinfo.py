@@ -1,0 +1,18 @@
+"""OpenID Connect UserInfo (Core §5.3): the subject of an openid access token."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import g
+from flask import jsonify
+
+from authserver.resources.guard import require_token
+
+bp = Blueprint("userinfo", __name__)
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@require_token("openid")
+def userinfo() -> Response:
+    return jsonify({"sub": g.token_claims["sub"]})
