@@ -48,6 +48,8 @@ def _read_jwks(path: Path) -> dict[str, Any]:
 @click.option("--jwks-uri", default=None)
 @click.option("--auth-method", default="private_key_jwt", show_default=True)
 @click.option("--require-signed-requests", is_flag=True, help="Refuse unsigned PAR requests.")
+@click.option("--jarm-alg", default="PS256", show_default=True, help="JARM signing alg.")
+@click.option("--access-token-ttl", type=int, default=None, help="Seconds, 60 to 3600.")
 @json_option
 def create(
     client_name: str,
@@ -58,6 +60,8 @@ def create(
     jwks_uri: str | None,
     auth_method: str,
     require_signed_requests: bool,
+    jarm_alg: str,
+    access_token_ttl: int | None,
     as_json: bool,
 ) -> None:
     """Register a client (private_key_jwt with its public keys)."""
@@ -70,6 +74,8 @@ def create(
         jwks=_read_jwks(jwks_file) if jwks_file else None,
         jwks_uri=jwks_uri,
         require_signed_request_object=require_signed_requests,
+        authorization_signed_response_alg=jarm_alg,
+        access_token_ttl=access_token_ttl,
     )
     with app_services() as svc:
         try:

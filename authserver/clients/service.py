@@ -20,6 +20,9 @@ from authserver.db import db
 from authserver.scopes import unknown_scopes
 
 SUPPORTED_AUTH_METHODS = ("private_key_jwt",)
+# JARM signing: FAPI algorithms the server holds keys for (Message Signing §5.4).
+JARM_ALGS = ("PS256", "ES256")
+ACCESS_TOKEN_TTL_RANGE = (60, 3600)
 DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"]
 _PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
@@ -39,6 +42,8 @@ class ClientRequest:
     client_id: str | None = None
     grant_types: list[str] = field(default_factory=lambda: list(DEFAULT_GRANT_TYPES))
     require_signed_request_object: bool = False
+    authorization_signed_response_alg: str = "PS256"
+    access_token_ttl: int | None = None
 
 
 def validate_public_jwks(jwks: Any) -> dict[str, Any]:
@@ -82,6 +87,13 @@ def _validate(request: ClientRequest) -> None:
         raise ClientRegistrationError("exactly one of jwks or jwks_uri is required")
     if request.jwks is not None:
         validate_public_jwks(request.jwks)
+    if request.authorization_signed_response_alg not in JARM_ALGS:
+        raise ClientRegistrationError(
+            "authorization_signed_response_alg must be one of: " + ", ".join(JARM_ALGS)
+        )
+    low, high = ACCESS_TOKEN_TTL_RANGE
+    if request.access_token_ttl is not None and not low <= request.access_token_ttl <= high:
+        raise ClientRegistrationError(f"access_token_ttl must be {low} to {high} seconds")
     if request.jwks_uri is not None and urlsplit(request.jwks_uri).scheme not in ("https", "http"):
         raise ClientRegistrationError("jwks_uri must be an http(s) URL")
 
@@ -106,6 +118,8 @@ class ClientService:
             jwks=request.jwks,
             jwks_uri=request.jwks_uri,
             require_signed_request_object=request.require_signed_request_object,
+            authorization_signed_response_alg=request.authorization_signed_response_alg,
+            access_token_ttl=request.access_token_ttl,
             disabled=False,
             created_at=self._clock.now(),
         )
@@ -151,6 +165,8 @@ def client_to_dict(client: Client) -> dict[str, Any]:
         "jwks": client.jwks,
         "jwks_uri": client.jwks_uri,
         "require_signed_request_object": client.require_signed_request_object,
+        "authorization_signed_response_alg": client.authorization_signed_response_alg,
+        "access_token_ttl": client.access_token_ttl,
         "disabled": client.disabled,
         "created_at": client.created_at.isoformat(),
     }

@@ -116,3 +116,24 @@ def test_disabled_client_is_marked_and_audited(svc: Services) -> None:
     svc.clients.create(request(client_id="acme"), actor="operator:test")
     assert svc.clients.disable("acme", actor="operator:test").disabled
     assert [e.event_type for e in svc.audit.iter_events()][-1] == "client.disabled"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"authorization_signed_response_alg": "RS256"}, "authorization_signed_response_alg"),
+        ({"authorization_signed_response_alg": "none"}, "authorization_signed_response_alg"),
+        ({"access_token_ttl": 30}, "access_token_ttl"),
+        ({"access_token_ttl": 7200}, "access_token_ttl"),
+    ],
+)
+def test_token_and_jarm_settings_are_bounded(
+    svc: Services, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ClientRegistrationError, match=message):
+        svc.clients.create(request(**overrides), actor="operator:test")
+
+
+def test_per_client_access_token_lifetime_up_to_an_hour(svc: Services) -> None:
+    client = svc.clients.create(request(access_token_ttl=3600), actor="operator:test")
+    assert client.access_token_ttl == 3600
