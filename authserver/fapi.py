@@ -18,6 +18,7 @@ class FapiPolicy:
     request_object_max_lifetime: int = 3600
     par_ttl: int = 60
     jarm_ttl: int = 300
+    login_window: int = 600
     require_par: bool = True
     pkce_methods: tuple[str, ...] = ("S256",)
     response_types: tuple[str, ...] = ("code",)
@@ -32,4 +33,5 @@ class FapiPolicy:
             request_object_max_lifetime=oauth.request_object_max_lifetime,
             par_ttl=oauth.par_ttl,
             jarm_ttl=oauth.jarm_ttl,
+            login_window=oauth.login_window,
         )

@@ -88,6 +88,8 @@ class OAuthSettings(BaseModel):
     """Longest accepted request-object lifetime, exp minus nbf (Message Signing: 60 min)."""
     jarm_ttl: int = Field(default=300, ge=10, le=600)
     """Lifetime of a JARM response JWT in seconds (10 min at most)."""
+    login_window: int = Field(default=600, ge=60, le=3600)
+    """Seconds an authorization accepted at /authorize stays usable while the user logs in."""
     refresh_grace: int = Field(default=60, ge=0, le=600)
     """Seconds a just-rotated refresh token may be retried and get the same new pair."""
     jwks_fetch_timeout: float = Field(default=3.0, gt=0, le=30)

@@ -236,10 +236,23 @@ class Browser:
         return urllib.parse.urljoin(self.base_url + "/", location)
 
     def authorize(
-        self, tpp: Tpp, request_uri: str, *, username: str, password: str, approve: bool = True
+        self,
+        tpp: Tpp,
+        request_uri: str,
+        *,
+        username: str,
+        password: str,
+        approve: bool = True,
+        extra: dict[str, str] | None = None,
     ) -> HttpResponse:
-        """Returns the response that leaves the server towards the client (303 or form_post)."""
-        query = urllib.parse.urlencode({"client_id": tpp.client_id, "request_uri": request_uri})
+        """Returns the response that leaves the server towards the client (303 or form_post).
+
+        ``extra`` adds query parameters next to client_id and request_uri (the OIDF suite
+        repeats response_type, scope and redirect_uri there, as OIDC Core §6.1 asks).
+        """
+        query = urllib.parse.urlencode(
+            {"client_id": tpp.client_id, "request_uri": request_uri, **(extra or {})}
+        )
         response = self.transport.request("GET", f"{self.base_url}/authorize?{query}")
         while response.status == 303 and not response.location.startswith(tpp.redirect_uri):
             url = self._absolute(response.location)

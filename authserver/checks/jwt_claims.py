@@ -7,16 +7,28 @@ error code (invalid_client, invalid_request_object, invalid_dpop_proof).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float | None:
+    """The claim as a NumericDate (RFC 7519 §2), or None when it is not a usable one.
+
+    JSON parsing accepts ``NaN``, ``Infinity`` and integers beyond float range. NaN
+    compares false with everything, so it would pass every window check (an assertion
+    that never expires and whose jti is forgotten at once); a huge integer would crash
+    the check with OverflowError. Neither is a time, so both count as "not a number".
+    """
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def time_problem(

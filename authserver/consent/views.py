@@ -2,21 +2,55 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from flask import Blueprint
+from flask import current_app
+from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
 
+from authserver.checks.redirect_uri import csp_source
 from authserver.consent.flow import finish_authorization
 from authserver.consent.forms import ConsentForm
 from authserver.context import services
 from authserver.errors import InvalidRequestError
 from authserver.sca import session as user_session
+from authserver.sca.session import Pending
 from authserver.scopes import SCOPES
+from authserver.web.headers import SECURITY_HEADERS
 
 bp = Blueprint("consent", __name__)
+
+
+def _consent_form(pending: Pending) -> ConsentForm:
+    """A consent form whose CSRF token is good only for the request the page showed.
+
+    The session's pending request can change under an open consent page: a second tab,
+    or another site navigating the browser to /authorize (SameSite=Lax cookies go along).
+    A session-wide token would then let "Approve" on the page the user read grant a
+    different client and scope; signing the token with a secret bound to the request_uri
+    makes such a post fail CSRF validation instead.
+    """
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    bound = hmac.new(key, f"consent:{pending.request_uri}".encode(), hashlib.sha256)
+    return ConsentForm(meta={"csrf_secret": bound.hexdigest()})
+
+
+def _page_policy(redirect_uri: str) -> str:
+    """The baseline CSP, with form-action also allowing the client's redirect_uri.
+
+    Chrome and WebKit apply form-action to every redirect that follows a form post, so
+    with 'self' alone the 303 from "Approve"/"Deny" to the client would be blocked.
+    """
+    directives = [d.strip() for d in SECURITY_HEADERS["Content-Security-Policy"].split(";")]
+    return "; ".join(
+        f"{d} {csp_source(redirect_uri)}" if d.startswith("form-action ") else d for d in directives
+    )
 
 
 @bp.route("/consent", methods=["GET", "POST"])
@@ -31,11 +65,15 @@ def consent() -> ResponseReturnValue:
     client = svc.clients.get(pending.client_id)
     if client is None or client.disabled:
         raise InvalidRequestError("The application is no longer registered.")
-    form = ConsentForm()
+    form = _consent_form(pending)
     if request.method == "POST":
         if not form.validate_on_submit():
             raise InvalidRequestError("The form has expired; please start again.")
         return finish_authorization(svc, client, pending, user_id, approved=bool(form.approve.data))
     authorization = svc.par.get(pending.request_uri, pending.client_id)
     scopes = [(scope, SCOPES.get(scope, scope)) for scope in authorization.scopes]
-    return render_template("consent/consent.html", form=form, client=client, scopes=scopes)
+    page = make_response(
+        render_template("consent/consent.html", form=form, client=client, scopes=scopes)
+    )
+    page.headers["Content-Security-Policy"] = _page_policy(authorization.redirect_uri)
+    return page

@@ -12,6 +12,7 @@ from flask import redirect
 from flask import render_template
 from werkzeug.wrappers import Response as BaseResponse
 
+from authserver.checks.redirect_uri import csp_source
 from authserver.clients.models import Client
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
@@ -69,7 +70,8 @@ def authorization_response(
         )
         page = Response(html, mimetype="text/html")
         page.headers["Content-Security-Policy"] = (
-            f"default-src 'none'; script-src 'nonce-{nonce}'; form-action {redirect_uri}; "
+            f"default-src 'none'; script-src 'nonce-{nonce}'; "
+            f"form-action {csp_source(redirect_uri)}; "
             "frame-ancestors 'none'"
         )
         return page

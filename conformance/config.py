@@ -1,0 +1,131 @@
+"""The runner's configuration file and the TPP keys it names.
+
+Config JSON::
+
+    {"clients": [{"client_id", "private_jwk_file", "alg", "redirect_uri"}, {...}],
+     "signed_client": {...} (optional, registered with require_signed_request_object),
+     "user": {"username", "password"},
+     "code_expiry_wait": 62, "request_uri_expiry_wait": null, "refresh_retry_wait": 0,
+     "scope": "openid accounts:read"}
+
+Key files hold one private JWK. Keys written by ``write_test_client_keys`` are
+TEST-ONLY: their file names say so, and they must never sign anything real.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from joserfc import jwk
+
+from conformance.tpp import PrivateKey
+from conformance.tpp import generate_key
+from conformance.tpp import public_jwks
+
+FAPI_ALGS = ("PS256", "ES256", "EdDSA")
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used."""
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    client_id: str
+    key: PrivateKey
+    alg: str
+    redirect_uri: str
+
+
+@dataclass(frozen=True)
+class Config:
+    clients: tuple[ClientConfig, ClientConfig]
+    signed_client: ClientConfig | None
+    username: str
+    password: str
+    code_expiry_wait: float = 62.0
+    request_uri_expiry_wait: float | None = None
+    refresh_retry_wait: float = 0.0
+    scope: str = "openid accounts:read"
+
+
+def load_private_key(path: Path, alg: str) -> PrivateKey:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the private JWK {path}: {exc}") from None
+    if not isinstance(data, dict) or "d" not in data:
+        raise ConfigError(f"{path} does not hold a private JWK")
+    key = jwk.import_key(data)
+    kid = str(data.get("kid") or key.thumbprint())
+    imported = jwk.import_key(data, parameters={"kid": kid, "alg": alg})
+    if isinstance(imported, jwk.OctKey):
+        raise ConfigError(f"{path} holds a symmetric key; private_key_jwt needs an asymmetric one")
+    return imported
+
+
+def _client(entry: Any, base: Path, where: str) -> ClientConfig:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where} must be an object")
+    missing = {"client_id", "private_jwk_file", "alg", "redirect_uri"} - entry.keys()
+    if missing:
+        raise ConfigError(f"{where} lacks {', '.join(sorted(missing))}")
+    if entry["alg"] not in FAPI_ALGS:
+        raise ConfigError(f"{where}.alg must be one of {', '.join(FAPI_ALGS)}")
+    path = base / str(entry["private_jwk_file"])
+    return ClientConfig(
+        str(entry["client_id"]),
+        load_private_key(path, entry["alg"]),
+        str(entry["alg"]),
+        str(entry["redirect_uri"]),
+    )
+
+
+def _seconds(data: dict[str, Any], name: str, default: float | None) -> float | None:
+    value = data.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{name} must be a number of seconds")
+    return float(value)
+
+
+def load_config(path: Path) -> Config:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("the configuration must be a JSON object")
+    base = path.resolve().parent
+    clients = data.get("clients")
+    if not isinstance(clients, list) or len(clients) != 2:
+        raise ConfigError("clients must list exactly two clients")
+    user = data.get("user")
+    if not isinstance(user, dict) or not {"username", "password"} <= user.keys():
+        raise ConfigError("user needs username and password")
+    signed = data.get("signed_client")
+    return Config(
+        clients=(_client(clients[0], base, "clients[0]"), _client(clients[1], base, "clients[1]")),
+        signed_client=_client(signed, base, "signed_client") if signed else None,
+        username=str(user["username"]),
+        password=str(user["password"]),
+        code_expiry_wait=_seconds(data, "code_expiry_wait", 62.0) or 0.0,
+        request_uri_expiry_wait=_seconds(data, "request_uri_expiry_wait", None),
+        refresh_retry_wait=_seconds(data, "refresh_retry_wait", 0.0) or 0.0,
+        scope=str(data.get("scope", "openid accounts:read")),
+    )
+
+
+def write_test_client_keys(directory: Path, name: str, alg: str) -> tuple[Path, Path]:
+    """Generate a TEST-ONLY key pair; returns (private JWK file, public JWKS file)."""
+    key = generate_key(alg)
+    private = directory / f"{name}.test-only.private.jwk.json"
+    public = directory / f"{name}.test-only.public.jwks.json"
+    private.write_text(json.dumps(key.as_dict(private=True)))
+    private.chmod(0o600)
+    public.write_text(json.dumps(public_jwks(key)))
+    return private, public

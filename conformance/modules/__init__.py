@@ -1,0 +1,19 @@
+"""Every module of the FAPI 2.0 (Message Signing) test plan, in table order."""
+
+from __future__ import annotations
+
+from conformance.modules import client_auth
+from conformance.modules import code
+from conformance.modules import discovery
+from conformance.modules import flow
+from conformance.modules import par
+from conformance.modules import pkce
+from conformance.modules import refresh
+from conformance.modules import request_object
+from conformance.modules import skipped
+from conformance.runner import Module
+
+_GROUPS = (discovery, flow, request_object, par, pkce, client_auth, code, refresh, skipped)
+MODULES: list[Module] = sorted(
+    (module for group in _GROUPS for module in group.MODULES), key=lambda m: m.number
+)

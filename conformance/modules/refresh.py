@@ -1,0 +1,68 @@
+"""#57 refresh-token: works, bound to its client, needs client authentication; a rotated
+token retried within the grace window still answers. The PoP part waits for DPoP."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from conformance.checks import check_token_response
+from conformance.checks import check_userinfo
+from conformance.checks import expect_error
+from conformance.checks import fail
+from conformance.context import Context
+from conformance.context import Skip
+from conformance.flow import Flow
+from conformance.runner import Module
+
+
+def _refresh(flow: Flow, token: str, **kwargs: Any) -> Any:
+    """A refresh request repeating the client's scope, as the suite's first client does."""
+    form = {"grant_type": "refresh_token", "refresh_token": token, "scope": flow.tpp.scope}
+    return flow.token(form, **kwargs)
+
+
+def _works(flow: Flow, token: str, sub: str) -> dict[str, Any]:
+    body = check_token_response(_refresh(flow, token))
+    check_userinfo(flow.userinfo(body["access_token"]), sub)
+    return body
+
+
+def _retry_rotated(ctx: Context, flow: Flow, spent: str, first: dict[str, Any]) -> str:
+    time.sleep(ctx.config.refresh_retry_wait)
+    retry = _refresh(flow, spent)
+    if retry.status != 200:
+        raise fail(
+            f"rotated refresh token retried after {ctx.config.refresh_retry_wait:g} s: "
+            f"HTTP {retry.status} {retry.text[:120]}, wanted a token response (FAPI 2.0 note 1)"
+        )
+    same = check_token_response(retry).get("refresh_token") == first.get("refresh_token")
+    answer = "the same response" if same else "a response"
+    return f"WARNING: rotates (FAPI 2.0 SP 5.3.2.1-9 says not to); the old token got {answer}"
+
+
+def refresh_token(ctx: Context) -> str:
+    flow = Flow(ctx, ctx.tpps[0])
+    issued = flow.happy()
+    original = issued.body.get("refresh_token")
+    if not isinstance(original, str):
+        raise Skip("the server issued no refresh_token")
+    sub = str(issued.id_claims["sub"])
+    first = _works(flow, original, sub)
+    current = str(first.get("refresh_token", original))
+    notes = ["refresh works"]
+    if current != original:
+        notes.append(_retry_rotated(ctx, flow, original, first))
+    form = {"grant_type": "refresh_token", "refresh_token": current}
+    anonymous = flow.token({**form, "client_id": flow.tpp.client_id}, auth=False)
+    notes.append(
+        "no auth: " + expect_error(anonymous, "invalid_client", "invalid_request", what="token")
+    )
+    stolen = _refresh(flow, current, tpp=ctx.tpps[1])
+    notes.append("other client: " + expect_error(stolen, "invalid_grant", what="token"))
+    _works(flow, current, sub)
+    notes.append("still works after the refused attempts; PoP part skipped (DPoP: issue 4)")
+    return "; ".join(notes)
+
+
+MODULES = [Module(57, "refresh-token", refresh_token)]

@@ -1,0 +1,1 @@
+"""The authorization endpoint: PAR-only front channel and its error pages."""

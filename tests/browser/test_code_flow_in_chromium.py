@@ -1,0 +1,388 @@
+"""The FAPI 2.0 code flow as a person does it: a real server, a real TPP callback, Chromium.
+
+The server runs as its own process on loopback (``authserver run``), the TPP's
+redirect_uri is a small HTTP server in this process, and the user signs in and
+approves in Debian's headless Chromium driven by Playwright. The TPP's back end (PAR,
+token, refresh, userinfo) talks real HTTP through ``conformance.tpp``.
+
+Chromium comes from Debian (``apt-get install chromium``; ``.ci/run`` installs it),
+never from ``playwright install``. Without it the test is skipped locally and fails
+when CI=true.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from joserfc import jwt
+
+from conformance.tpp import HttpResponse
+from conformance.tpp import Tpp
+from conformance.tpp import UrllibTransport
+from conformance.tpp import generate_key
+from conformance.tpp import public_jwks
+from conformance.tpp import server_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CLIENT_ID = "browser-tpp"
+CLIENT_NAME = "Browser Test Budgeting App"
+SCOPE = "openid accounts:read"
+USERNAME = "bob"
+PASSWORD = "browser test password 42"  # test-only
+REFRESH_GRACE = 2  # seconds; replaying a spent refresh token after this is theft
+CALLBACK_WAIT_SECONDS = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chromium() -> Path:
+    in_ci = os.environ.get("CI") == "true"
+    if not CHROMIUM.exists():
+        if in_ci:
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
+        pytest.skip("Debian chromium not installed; .ci/run installs it")
+    if in_ci:
+        import playwright.sync_api  # noqa: F401 - in CI a missing package is a failure
+    else:
+        pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' brings it")
+    return CHROMIUM
+
+
+# --- the TPP's redirect_uri: a real HTTP server on loopback ---------------------------
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: dict[str, str]
+    form: dict[str, str]
+
+
+@dataclass
+class CallbackServer:
+    url: str
+    received: list[Received] = field(default_factory=list)
+
+
+@pytest.fixture
+def callback_server() -> Iterator[CallbackServer]:
+    holder: list[CallbackServer] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _record(self, body: bytes) -> None:
+            parts = urllib.parse.urlsplit(self.path)
+            holder[0].received.append(
+                Received(
+                    method=self.command,
+                    path=parts.path,
+                    query=dict(urllib.parse.parse_qsl(parts.query)),
+                    form=dict(urllib.parse.parse_qsl(body.decode())),
+                )
+            )
+            page = b"<!doctype html><title>TPP</title><h1>Back at the TPP</h1>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path.startswith("/favicon"):
+                self.send_error(404)
+                return
+            self._record(b"")
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("Content-Length") or 0)
+            self._record(self.rfile.read(length))
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    holder.append(CallbackServer(f"http://127.0.0.1:{server.server_address[1]}/cb"))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield holder[0]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# --- the authorization server: a real process on loopback -----------------------------
+
+
+@dataclass
+class LiveServer:
+    base: str
+    env: dict[str, str]
+    log: Path
+
+
+def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "authserver", *args, "--json"],
+        env=env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, f"authserver {' '.join(args)}: {done.stderr}"
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"server did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def live_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **cli_env,
+        "AUTHSERVER_ISSUER": base,
+        "AUTHSERVER_OAUTH__REFRESH_GRACE": str(REFRESH_GRACE),
+    }
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "authserver", "run", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_healthy(base, process, log)
+            yield LiveServer(base, env, log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+            # Captured by pytest and shown only when the test failed.
+            print(f"--- server log (tail)\n{log.read_text(errors='replace')[-6000:]}")
+
+
+@pytest.fixture
+def tpp(live_server: LiveServer, callback_server: CallbackServer, tmp_path: Path) -> Tpp:
+    """The client and the user, registered the way an operator does: through the CLI."""
+    key = generate_key("ES256")
+    jwks_file = tmp_path / "tpp-jwks.json"
+    jwks_file.write_text(json.dumps(public_jwks(key)))
+    registered = cli(
+        live_server.env,
+        "clients",
+        "create",
+        "--name",
+        CLIENT_NAME,
+        "--client-id",
+        CLIENT_ID,
+        "--redirect-uri",
+        callback_server.url,
+        "--scope",
+        SCOPE,
+        "--jwks-file",
+        str(jwks_file),
+    )
+    assert registered["client_id"] == CLIENT_ID
+    cli(live_server.env, "users", "create", USERNAME, stdin=PASSWORD + "\n")
+    return Tpp(CLIENT_ID, key, "ES256", live_server.base, callback_server.url, scope=SCOPE)
+
+
+# --- the user in Chromium ---------------------------------------------------------------
+
+
+def sign_in_and_approve(
+    chromium: Path,
+    authorize_url: str,
+    callback: CallbackServer,
+    screenshot: Path,
+) -> Received:
+    """Sign in, check and photograph the consent page, approve; what reached the client."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(15_000)
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
+
+            page.goto(authorize_url)
+            page.get_by_label("Username").fill(USERNAME)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/consent")
+
+            assert CLIENT_NAME in page.get_by_role("heading", level=1).inner_text()
+            scope_words = page.locator("ul.scopes li").all_inner_texts()
+            assert any("your user identifier" in words for words in scope_words), scope_words
+            assert any("accounts, balances and transactions" in w for w in scope_words)
+            page.screenshot(path=str(screenshot), full_page=True)
+
+            page.get_by_role("button", name="Approve").click()
+            # Poll through Playwright (not a bare sleep) so its events keep flowing.
+            deadline = time.monotonic() + CALLBACK_WAIT_SECONDS
+            while not callback.received and time.monotonic() < deadline:
+                page.wait_for_timeout(100)
+            if not callback.received:
+                # A CSP violation shows here, e.g. a consent page whose form-action does
+                # not allow the redirect to the client (Chromium checks the 303 too).
+                messages = "\n".join(console) or "(no console messages)"
+                raise AssertionError(
+                    f"the browser never reached the redirect_uri; console:\n{messages}"
+                )
+            page.wait_for_url(f"{callback.url}?**")
+            assert page.get_by_role("heading", level=1).inner_text() == "Back at the TPP"
+        finally:
+            browser.close()
+    return callback.received[0]
+
+
+# --- the flow ---------------------------------------------------------------------------
+
+
+def token_request(http: UrllibTransport, tpp: Tpp, **form: str) -> HttpResponse:
+    return http.request("POST", tpp.url("/token"), form={**form, **tpp.auth_form()})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_code_flow_login_consent_jarm_tokens_and_refresh_reuse(
+    chromium: Path,
+    callback_server: CallbackServer,
+    tpp: Tpp,
+    tmp_path: Path,
+) -> None:
+    http = UrllibTransport()
+    keys = server_keys(http, tpp.issuer)
+
+    # PAR from the TPP's back end, asking for a JARM response.
+    params, verifier = tpp.authorization_params(response_mode="jwt")
+    pushed = http.request("POST", tpp.url("/par"), form={**params, **tpp.auth_form()})
+    assert pushed.status == 201, pushed.text
+    query = urllib.parse.urlencode(
+        {"client_id": tpp.client_id, "request_uri": pushed.json()["request_uri"]}
+    )
+
+    screenshot = tmp_path / "consent.png"
+    arrived = sign_in_and_approve(
+        chromium,
+        f"{tpp.issuer}/authorize?{query}",
+        callback_server,
+        screenshot,
+    )
+    assert screenshot.stat().st_size > 0
+
+    # The redirect carries only the JARM `response`; verify it with the server's JWKS.
+    assert (arrived.method, arrived.path) == ("GET", "/cb")
+    assert set(arrived.query) == {"response"}, arrived.query
+    jarm = jwt.decode(arrived.query["response"], keys, algorithms=["PS256", "ES256"])
+    claims = dict(jarm.claims)
+    assert claims["iss"] == tpp.issuer
+    assert claims["aud"] == tpp.client_id
+    assert claims["state"] == params["state"]
+    assert claims["code"]
+    assert claims["exp"] > time.time()
+
+    # Code for tokens: authorization_code + PKCE + private_key_jwt.
+    issued = token_request(
+        http,
+        tpp,
+        grant_type="authorization_code",
+        code=claims["code"],
+        redirect_uri=tpp.redirect_uri,
+        code_verifier=verifier,
+    )
+    assert issued.status == 200, issued.text
+    first = issued.json()
+    assert first["scope"] == SCOPE
+    assert {"access_token", "refresh_token", "id_token"} <= first.keys()
+    id_token = jwt.decode(first["id_token"], keys, algorithms=["PS256"])
+    assert id_token.claims["nonce"] == params["nonce"]
+    assert id_token.claims["aud"] == tpp.client_id
+
+    # Refresh: a new pair. A retry inside the grace window gets the same new pair.
+    refreshed = token_request(
+        http, tpp, grant_type="refresh_token", refresh_token=first["refresh_token"]
+    )
+    assert refreshed.status == 200, refreshed.text
+    second = refreshed.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    retried = token_request(
+        http, tpp, grant_type="refresh_token", refresh_token=first["refresh_token"]
+    )
+    assert retried.status == 200, retried.text
+    assert retried.json()["refresh_token"] == second["refresh_token"]
+    userinfo = http.request("GET", tpp.url("/userinfo"), headers=bearer(second["access_token"]))
+    assert userinfo.status == 200, userinfo.text
+
+    # Past the grace window, replaying the spent token is theft: the whole family dies.
+    time.sleep(REFRESH_GRACE + 1.5)
+    replay = token_request(
+        http, tpp, grant_type="refresh_token", refresh_token=first["refresh_token"]
+    )
+    assert replay.status == 400, replay.text
+    assert replay.json()["error"] == "invalid_grant"
+    newest = token_request(
+        http, tpp, grant_type="refresh_token", refresh_token=second["refresh_token"]
+    )
+    assert newest.status == 400, newest.text
+    assert newest.json()["error"] == "invalid_grant"
+    revoked = http.request("GET", tpp.url("/userinfo"), headers=bearer(second["access_token"]))
+    assert revoked.status == 401, revoked.text

@@ -1,0 +1,133 @@
+"""The conformance runner against a REAL server: `authserver run` on loopback, clients and a
+user registered through the real CLI, then `python -m conformance` as a subprocess.
+
+Short lifetimes (PAR 5 s, code 2 s) keep the waiting modules quick; the keys are
+generated per run and are TEST-ONLY.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from conformance.config import write_test_client_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "conformance password, test-only"
+CLIENTS = (("conformance-tpp-1", "ES256"), ("conformance-tpp-2", "PS256"))
+SIGNED = ("conformance-signed-tpp", "EdDSA")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@contextmanager
+def live_server(env: dict[str, str], port: int, log: Path) -> Iterator[None]:
+    """`authserver run` on loopback; its request log goes to a file (a pipe nobody reads
+    would fill up and stall the server half-way through the run)."""
+    command = [sys.executable, "-m", "authserver", "run", "--port", str(port)]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=sink, stderr=sink)
+        try:
+            deadline = time.monotonic() + 30
+            while not healthy(env["AUTHSERVER_ISSUER"]):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"server did not start:\n{log.read_text()}")
+                time.sleep(0.1)
+            yield
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> Any:
+    result = subprocess.run(
+        [sys.executable, "-m", "authserver", *args, "--json"],
+        env=env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def register(
+    env: dict[str, str], tmp: Path, client_id: str, alg: str, redirect_uri: str, *flags: str
+) -> dict[str, str]:
+    private, public = write_test_client_keys(tmp, client_id, alg)
+    cli(
+        env, "clients", "create", "--name", f"{client_id} (test)", "--client-id", client_id,
+        "--redirect-uri", redirect_uri, "--scope", "openid accounts:read",
+        "--jwks-file", str(public), *flags,
+    )  # fmt: skip
+    return {
+        "client_id": client_id,
+        "private_jwk_file": private.name,
+        "alg": alg,
+        "redirect_uri": redirect_uri,
+    }
+
+
+def write_config(env: dict[str, str], tmp: Path) -> Path:
+    redirect_uri = f"http://127.0.0.1:{free_port()}/cb"
+    clients = [register(env, tmp, cid, alg, redirect_uri) for cid, alg in CLIENTS]
+    signed = register(env, tmp, *SIGNED, redirect_uri, "--require-signed-requests")
+    cli(env, "users", "create", "conformance-user", stdin=PASSWORD + "\n")
+    config = {
+        "clients": clients,
+        "signed_client": signed,
+        "user": {"username": "conformance-user", "password": PASSWORD},
+        "code_expiry_wait": 3,
+    }
+    path = tmp / "conformance.json"
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
+def test_conformance_runner_passes_against_a_live_server(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    env = {
+        **cli_env,
+        "AUTHSERVER_ISSUER": issuer,
+        "AUTHSERVER_OAUTH__PAR_TTL": "5",
+        "AUTHSERVER_TOKENS__CODE_TTL": "2",
+        "AUTHSERVER_OAUTH__REFRESH_GRACE": "60",
+    }
+    config = write_config(env, tmp_path)
+    command = [sys.executable, "-m", "conformance", "--issuer", issuer, "--config", str(config)]
+    with live_server(env, port, tmp_path / "server.log"):
+        result = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        )
+    print(result.stdout)  # the module table, shown with `pytest -s` or on failure
+    report = result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines, report
+    assert re.fullmatch(r"\d+ passed, 0 failed, \d+ skipped", lines[-1]), report
+    assert result.returncode == 0, report
