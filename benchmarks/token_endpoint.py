@@ -28,7 +28,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from conformance.local_server import ServerDidNotStartError
+from conformance.local_server import cli
+from conformance.local_server import free_port
+from conformance.local_server import serving
 from conformance.tpp import ASSERTION_TYPE
 from conformance.tpp import Tpp
 from conformance.tpp import generate_key
@@ -137,15 +140,6 @@ def parse_args(argv: list[str] | None) -> Options:
     return options
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-# --- set-up and tear-down -----------------------------------------------------------------
-
-
 @contextmanager
 def fresh_database(admin_url: str, name: str) -> Iterator[str]:
     admin = sa.create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
@@ -175,18 +169,7 @@ def redis_prefix(url: str, prefix: str) -> Iterator[str]:
 
 
 def run_cli(env: dict[str, str], *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "authserver", *args, "--json"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"authserver {' '.join(args)} failed:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout)
+    result: dict[str, Any] = cli(env, *args)
     return result
 
 
@@ -198,33 +181,12 @@ def gunicorn(env: dict[str, str], port: int, options: Options, log: Path) -> Ite
         command += ["--worker-class", "gthread", "--threads", str(options.threads)]
     command += ["--bind", f"{LOOPBACK}:{port}", "wsgi:app"]
     print("$ " + " ".join([Path(command[0]).name, *command[1:]]))
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=sink, stderr=sink)
-        try:
-            wait_healthy(f"http://{LOOPBACK}:{port}", process, log)
+    try:
+        with serving(command, env, f"http://{LOOPBACK}:{port}", log) as process:
             yield
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-            print(f"gunicorn stopped (exit {process.returncode})")
-
-
-def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"gunicorn did not become healthy:\n{log.read_text()[-4000:]}")
-        time.sleep(0.1)
+    except ServerDidNotStartError as exc:
+        raise SystemExit(f"gunicorn did not become healthy:\n{exc}") from None
+    print(f"gunicorn stopped (exit {process.returncode})")
 
 
 # --- the driver ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 from authserver.fapi import FapiPolicy
 from authserver.scopes import SCOPES
 from authserver.settings import Settings
+from authserver.tokens.access_token import ACR_PASSWORD
 from authserver.tokens.access_token import ID_TOKEN_ALG
 
 
@@ -34,5 +35,16 @@ def build_metadata(settings: Settings, policy: FapiPolicy) -> dict[str, Any]:
         "authorization_response_iss_parameter_supported": True,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ID_TOKEN_ALG],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr"],
+        "claims_supported": [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "amr",
+            "acr",
+        ],
+        "acr_values_supported": [ACR_PASSWORD],
     }

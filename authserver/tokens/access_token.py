@@ -16,6 +16,8 @@ from authserver.context import Services
 ACCESS_TOKEN_TYPE = "at+jwt"
 ID_TOKEN_ALG = "PS256"
 AMR_PASSWORD = ["pwd"]
+# Single-factor password login; the SCA step will raise it once TOTP/WebAuthn land.
+ACR_PASSWORD = "urn:authserver:acr:password"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def issue_id_token(
         "exp": now + svc.settings.tokens.id_token_ttl,
         "at_hash": left_half_hash(access_token),
         "amr": AMR_PASSWORD,
+        "acr": ACR_PASSWORD,
     }
     if subject.auth_time is not None:
         claims["auth_time"] = int(subject.auth_time)

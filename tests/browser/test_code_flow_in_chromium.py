@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +30,9 @@ from typing import Any
 import pytest
 from joserfc import jwt
 
+from conformance.local_server import cli
+from conformance.local_server import free_port
+from conformance.local_server import serving
 from conformance.tpp import HttpResponse
 from conformance.tpp import Tpp
 from conformance.tpp import UrllibTransport
@@ -57,12 +58,6 @@ USERNAME = "bob"
 PASSWORD = "browser test password 42"  # test-only
 REFRESH_GRACE = 2  # seconds; replaying a spent refresh token after this is theft
 CALLBACK_WAIT_SECONDS = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -153,36 +148,6 @@ class LiveServer:
     log: Path
 
 
-def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "authserver", *args, "--json"],
-        env=env,
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, f"authserver {' '.join(args)}: {done.stderr}"
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
-def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"server did not start:\n{log.read_text()}")
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def live_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
     port = free_port()
@@ -193,26 +158,12 @@ def live_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]
         "AUTHSERVER_OAUTH__REFRESH_GRACE": str(REFRESH_GRACE),
     }
     log = tmp_path / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "authserver", "run", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_healthy(base, process, log)
+    command = [sys.executable, "-m", "authserver", "run", "--port", str(port)]
+    try:
+        with serving(command, env, base, log):
             yield LiveServer(base, env, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-            # Captured by pytest and shown only when the test failed.
-            print(f"--- server log (tail)\n{log.read_text(errors='replace')[-6000:]}")
+    finally:
+        print(f"--- server log (tail)\n{log.read_text(errors='replace')[-6000:]}")
 
 
 @pytest.fixture

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from conformance.config import write_test_client_keys
+from conformance.local_server import cli
+from conformance.local_server import free_port
+from conformance.local_server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "conformance password, test-only"
@@ -27,51 +25,10 @@ CLIENTS = (("conformance-tpp-1", "ES256"), ("conformance-tpp-2", "PS256"))
 SIGNED = ("conformance-signed-tpp", "EdDSA")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-@contextmanager
-def live_server(env: dict[str, str], port: int, log: Path) -> Iterator[None]:
-    """`authserver run` on loopback; its request log goes to a file (a pipe nobody reads
-    would fill up and stall the server half-way through the run)."""
+def live_server(env: dict[str, str], port: int, log: Path) -> Any:
+    """`authserver run` on loopback, its log in a file (an unread pipe would stall it)."""
     command = [sys.executable, "-m", "authserver", "run", "--port", str(port)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=sink, stderr=sink)
-        try:
-            deadline = time.monotonic() + 30
-            while not healthy(env["AUTHSERVER_ISSUER"]):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"server did not start:\n{log.read_text()}")
-                time.sleep(0.1)
-            yield
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> Any:
-    result = subprocess.run(
-        [sys.executable, "-m", "authserver", *args, "--json"],
-        env=env,
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return serving(command, env, env["AUTHSERVER_ISSUER"], log)
 
 
 def register(
