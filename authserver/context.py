@@ -18,6 +18,7 @@ from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.consent.service import ConsentService
 from authserver.crypto.envelope import Envelope
+from authserver.dpop.proof import DPoPValidator
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
@@ -49,6 +50,7 @@ class Services:
     consents: ConsentService
     ledger: AccessTokenLedger
     refresh: RefreshTokenService
+    dpop: DPoPValidator
 
 
 def services(app: Flask | None = None) -> Services:

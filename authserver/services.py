@@ -10,6 +10,9 @@ from authserver.clock import Clock
 from authserver.consent.service import ConsentService
 from authserver.context import Services
 from authserver.crypto.envelope import Envelope
+from authserver.crypto.master_key import derive_key
+from authserver.dpop.nonce import NonceService
+from authserver.dpop.proof import DPoPValidator
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
@@ -51,5 +54,16 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
         ledger=ledger,
         refresh=RefreshTokenService(
             settings.tokens, settings.oauth.refresh_grace, store, envelope, clock, ledger, audit
+        ),
+        dpop=DPoPValidator(
+            public_base_url=settings.issuer,
+            store=store,
+            clock=clock,
+            nonces=NonceService(
+                derive_key(master_key, "dpop-nonce"), clock, settings.oauth.dpop_nonce_step
+            ),
+            algs=policy.signing_algs,
+            skew=policy.clock_skew,
+            past_window=settings.oauth.dpop_past_window,
         ),
     )

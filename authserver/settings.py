@@ -92,6 +92,12 @@ class OAuthSettings(BaseModel):
     """Seconds an authorization accepted at /authorize stays usable while the user logs in."""
     refresh_grace: int = Field(default=60, ge=0, le=600)
     """Seconds a just-rotated refresh token may be retried and get the same new pair."""
+    dpop_past_window: int = Field(default=60, ge=10, le=600)
+    """Seconds a DPoP proof's iat may lie in the past when no server nonce is in use."""
+    dpop_nonce_required: bool = False
+    """Require a server nonce in every DPoP proof (RFC 9449 §8), at the AS and resource servers."""
+    dpop_nonce_step: int = Field(default=60, ge=10, le=3600)
+    """Seconds per DPoP nonce step; a nonce is accepted for the current and previous step."""
     jwks_fetch_timeout: float = Field(default=3.0, gt=0, le=30)
     """Timeout for fetching a client's jwks_uri."""
     jwks_cache_seconds: int = Field(default=300, ge=0, le=86400)
