@@ -96,6 +96,8 @@ class OAuthSettings(BaseModel):
     """Seconds a DPoP proof's iat may lie in the past when no server nonce is in use."""
     dpop_nonce_required: bool = False
     """Require a server nonce in every DPoP proof (RFC 9449 §8), at the AS and resource servers."""
+    allow_bearer_tokens: bool = True
+    """Resource servers accept unbound Bearer tokens; set false for sender-constrained only."""
     dpop_nonce_step: int = Field(default=60, ge=10, le=3600)
     """Seconds per DPoP nonce step; a nonce is accepted for the current and previous step."""
     jwks_fetch_timeout: float = Field(default=3.0, gt=0, le=30)
