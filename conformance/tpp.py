@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Protocol
 
 from joserfc import jwk
 from joserfc import jwt
+from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -112,6 +114,52 @@ def generate_key(alg: str = "ES256") -> PrivateKey:
 
 def public_jwks(*keys: PrivateKey) -> dict[str, Any]:
     return {"keys": [key.as_dict(private=False) for key in keys]}
+
+
+def _dpop_alg(key: PrivateKey) -> str:
+    named = key.as_dict(private=False).get("alg")
+    if isinstance(named, str):
+        return named
+    if isinstance(key, jwk.ECKey):
+        return "ES256"
+    return "EdDSA" if isinstance(key, jwk.OKPKey) else "PS256"
+
+
+def dpop_proof(
+    key: PrivateKey,
+    method: str,
+    url: str,
+    *,
+    access_token: str | None = None,
+    nonce: str | None = None,
+    **claim_overrides: Any,
+) -> str:
+    """A TEST-ONLY RFC 9449 DPoP proof for one request, signed by ``key``.
+
+    Header: typ dpop+jwt, the key's alg and its public JWK. Claims: a fresh jti, htm,
+    htu (``url`` without query and fragment), iat now; ath when ``access_token`` is
+    given, nonce when ``nonce`` is. ``claim_overrides`` replace claims (None removes one).
+    """
+    alg = _dpop_alg(key)
+    parts = urllib.parse.urlsplit(url)
+    claims: dict[str, Any] = {
+        "jti": secrets.token_urlsafe(16),
+        "htm": method,
+        "htu": urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+        "iat": int(time.time()),
+    }
+    if access_token is not None:
+        digest = hashlib.sha256(access_token.encode("ascii")).digest()
+        claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    if nonce is not None:
+        claims["nonce"] = nonce
+    claims.update(claim_overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    header = {"typ": "dpop+jwt", "alg": alg, "jwk": key.as_dict(private=False)}
+    with warnings.catch_warnings():
+        # FAPI 2.0 names EdDSA (Ed25519 here); joserfc warns that RFC 9864 deprecates it.
+        warnings.filterwarnings("ignore", "EdDSA is deprecated", SecurityWarning)
+        return jwt.encode(header, claims, key, algorithms=[alg])
 
 
 def pkce_pair() -> tuple[str, str]:

@@ -6,6 +6,7 @@ a request_uri, so nothing is validated twice and nothing is validated differentl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -16,6 +17,7 @@ from authserver.checks.errors import InvalidScopeError
 from authserver.checks.errors import UnsupportedResponseTypeError
 from authserver.checks.redirect_uri import is_registered
 from authserver.clients.models import Client
+from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.errors import InvalidRequestError
 from authserver.fapi import FapiPolicy
 from authserver.pkce import check_challenge
@@ -51,6 +53,9 @@ class AuthorizationRequest:
 
 Params = Mapping[str, str]
 Check = Callable[[Params, Client, FapiPolicy], None]
+
+# RFC 9449 §10: base64url (no padding) of a SHA-256 RFC 7638 thumbprint, 43 characters.
+_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def check_no_request_uri(params: Params, client: Client, policy: FapiPolicy) -> None:
@@ -100,6 +105,12 @@ def check_response_mode(params: Params, client: Client, policy: FapiPolicy) -> N
         raise InvalidRequestError("response_mode is not supported.")
 
 
+def check_dpop_jkt(params: Params, client: Client, policy: FapiPolicy) -> None:
+    jkt = params.get("dpop_jkt")
+    if jkt is not None and not _JKT.fullmatch(jkt):
+        raise InvalidRequestError("dpop_jkt must be a base64url SHA-256 JWK thumbprint.")
+
+
 CHECKS: tuple[Check, ...] = (
     check_no_request_uri,
     check_client_id,
@@ -108,14 +119,20 @@ CHECKS: tuple[Check, ...] = (
     check_scope,
     check_pkce,
     check_response_mode,
+    check_dpop_jkt,
 )
 
 
 def validate_authorization_request(
-    params: Params, client: Client, policy: FapiPolicy
+    params: Params, client: Client, policy: FapiPolicy, *, proof_jkt: str | None = None
 ) -> AuthorizationRequest:
+    """``proof_jkt``: the key of a DPoP proof sent with the pushed request, if any."""
     for check in CHECKS:
         check(params, client, policy)
+    dpop_jkt = params.get("dpop_jkt")
+    # RFC 9449 §10.1: a proof at PAR binds the code like dpop_jkt; both must agree.
+    if dpop_jkt is not None and proof_jkt is not None and dpop_jkt != proof_jkt:
+        raise InvalidDPoPProofError("dpop_jkt does not match the DPoP proof's key.")
     return AuthorizationRequest(
         client_id=client.client_id,
         redirect_uri=params["redirect_uri"],
@@ -125,4 +142,5 @@ def validate_authorization_request(
         response_mode=params.get("response_mode", "query"),
         state=params.get("state"),
         nonce=params.get("nonce"),
+        dpop_jkt=dpop_jkt or proof_jkt,
     )

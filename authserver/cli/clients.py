@@ -50,6 +50,11 @@ def _read_jwks(path: Path) -> dict[str, Any]:
 @click.option("--require-signed-requests", is_flag=True, help="Refuse unsigned PAR requests.")
 @click.option("--jarm-alg", default="PS256", show_default=True, help="JARM signing alg.")
 @click.option("--access-token-ttl", type=int, default=None, help="Seconds, 60 to 3600.")
+@click.option(
+    "--dpop-bound-access-tokens",
+    is_flag=True,
+    help="Refuse token requests without a DPoP proof (RFC 9449 §5.2).",
+)
 @json_option
 def create(
     client_name: str,
@@ -62,6 +67,7 @@ def create(
     require_signed_requests: bool,
     jarm_alg: str,
     access_token_ttl: int | None,
+    dpop_bound_access_tokens: bool,
     as_json: bool,
 ) -> None:
     """Register a client (private_key_jwt with its public keys)."""
@@ -76,6 +82,7 @@ def create(
         require_signed_request_object=require_signed_requests,
         authorization_signed_response_alg=jarm_alg,
         access_token_ttl=access_token_ttl,
+        dpop_bound_access_tokens=dpop_bound_access_tokens,
     )
     with app_services() as svc:
         try:

@@ -9,6 +9,7 @@ from sqlalchemy import JSON
 from sqlalchemy import Boolean
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -32,5 +33,9 @@ class Client(UUIDPrimaryKey, Base):
         String(10), default="PS256", server_default="PS256"
     )
     access_token_ttl: Mapped[int | None]
+    # RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]

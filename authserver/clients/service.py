@@ -44,6 +44,7 @@ class ClientRequest:
     require_signed_request_object: bool = False
     authorization_signed_response_alg: str = "PS256"
     access_token_ttl: int | None = None
+    dpop_bound_access_tokens: bool = False
 
 
 def validate_public_jwks(jwks: Any) -> dict[str, Any]:
@@ -120,6 +121,7 @@ class ClientService:
             require_signed_request_object=request.require_signed_request_object,
             authorization_signed_response_alg=request.authorization_signed_response_alg,
             access_token_ttl=request.access_token_ttl,
+            dpop_bound_access_tokens=request.dpop_bound_access_tokens,
             disabled=False,
             created_at=self._clock.now(),
         )
@@ -167,6 +169,7 @@ def client_to_dict(client: Client) -> dict[str, Any]:
         "require_signed_request_object": client.require_signed_request_object,
         "authorization_signed_response_alg": client.authorization_signed_response_alg,
         "access_token_ttl": client.access_token_ttl,
+        "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
         "disabled": client.disabled,
         "created_at": client.created_at.isoformat(),
     }

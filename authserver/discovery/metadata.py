@@ -33,6 +33,8 @@ def build_metadata(settings: Settings, policy: FapiPolicy) -> dict[str, Any]:
         "require_signed_request_object": False,
         "authorization_signing_alg_values_supported": ["PS256", "ES256"],
         "authorization_response_iss_parameter_supported": True,
+        # RFC 9449 §5.1: the proof algorithms the token endpoint and PAR accept.
+        "dpop_signing_alg_values_supported": algs,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ID_TOKEN_ALG],
         "claims_supported": [

@@ -34,7 +34,8 @@ class NonceService:
 
     def is_valid(self, nonce: object) -> bool:
         """Current or previous step, compared in constant time."""
-        if not isinstance(nonce, str) or len(nonce) > 64:
+        # Ours are base64url; anything else (a lone surrogate cannot even be encoded) is refused.
+        if not isinstance(nonce, str) or len(nonce) > 64 or not nonce.isascii():
             return False
         step = self._current_step()
         candidates = (self._nonce_for(step), self._nonce_for(step - 1))

@@ -8,8 +8,10 @@ and the query and fragment are ignored. Extra claims and headers are ignored.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +37,21 @@ PROOF_TYPE = "dpop+jwt"
 _PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REQUIRED = ("jti", "htm", "htu", "iat")
+MIN_RSA_BITS = 2048
+
+
+class _ProofRegistry(FapiJWSRegistry):
+    """The FAPI algorithms, sized and relaxed for proofs that carry their own key.
+
+    joserfc caps the header at 512 bytes, less than a header holding an RSA-2048 ``jwk``
+    (PS256), and refuses header parameters it does not know; RFC 9449 §4.2 says ignore them.
+    """
+
+    max_header_length = 4096
+
+    def __init__(self, algorithms: Sequence[str]) -> None:
+        super().__init__(algorithms)
+        self.strict_check_header = False
 
 
 @dataclass(frozen=True)
@@ -52,7 +69,8 @@ def normalize_htu(url: str) -> str | None:
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+    # RFC 9110 §4.2.4: userinfo in an http(s) URI is an error, and normalising keeps it.
+    if scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
         return None
     netloc = parts.hostname.lower()
     if port is not None and port != _DEFAULT_PORTS[scheme]:
@@ -82,7 +100,7 @@ class DPoPValidator:
         self._clock = clock
         self.nonces = nonces
         self.algs = list(algs)
-        self._registry = FapiJWSRegistry(self.algs)
+        self._registry = _ProofRegistry(self.algs)
         self._skew = skew
         self._past_window = past_window
 
@@ -103,17 +121,19 @@ class DPoPValidator:
         self._check_request(claims, method, path, access_token)
         with_nonce = self._check_nonce(claims, require_nonce)
         window = self.nonces.lifetime if with_nonce else self._past_window
-        if not with_nonce:
-            self._check_iat(claims["iat"])
+        self._check_iat(claims["iat"], bounded_past=not with_nonce)
         jkt = jwk_thumbprint(header["jwk"])
-        # RFC 9449 §11.1: a proof is single use for the whole accept window.
-        if not self._store.first_use(f"dpop_jti:{jkt}:{claims['jti']}", window + self._skew):
+        # RFC 9449 §11.1: a proof is single use for the whole accept window. The window is
+        # closed at both ends while a store entry is gone at its ttl, hence the extra second.
+        ttl = window + self._skew + 1
+        if not self._store.first_use(f"dpop_jti:{jkt}:{claims['jti']}", ttl):
             raise _refuse("proof replayed")
         return DPoPProof(jkt=jkt, jti=str(claims["jti"]), claims=claims)
 
     def _verified(self, proof: str) -> tuple[dict[str, Any], dict[str, Any]]:
         try:
-            header = dict(jws.extract_compact(proof.encode("ascii")).headers())
+            compact = jws.extract_compact(proof.encode("ascii"), registry=self._registry)
+            header = dict(compact.headers())
         except (JoseError, ValueError, UnicodeEncodeError):
             raise _refuse("malformed proof") from None
         if header.get("typ") != PROOF_TYPE:
@@ -123,16 +143,19 @@ class DPoPValidator:
         public = header.get("jwk")
         if not isinstance(public, dict) or _PRIVATE_MEMBERS & public.keys():
             raise _refuse("jwk missing or not a public key")
+        # FAPI 2.0 SP 5.4.1: RSA keys of at least 2048 bits (checked before joserfc imports it).
+        if public.get("kty") == "RSA" and _rsa_bits(public.get("n")) < MIN_RSA_BITS:
+            raise _refuse("RSA key shorter than 2048 bits")
         try:
             key = jwk.import_key(public)
             token = jwt.decode(proof, key, algorithms=self.algs, registry=self._registry)
             jwk_thumbprint(public)
-        except (JoseError, ValueError, TypeError):
+        except (JoseError, ValueError, TypeError, KeyError):  # KeyError: joserfc, unknown crv
             raise _refuse("signature does not verify with jwk") from None
         claims = dict(token.claims)
-        if any(name not in claims for name in _REQUIRED) or not isinstance(claims["jti"], str):
+        if any(name not in claims for name in _REQUIRED) or not _is_text(claims["jti"]):
             raise _refuse("a required claim is missing")
-        if isinstance(claims["iat"], bool) or not isinstance(claims["iat"], int | float):
+        if not _is_time(claims["iat"]):
             raise _refuse("iat is not a number")
         return header, claims
 
@@ -146,8 +169,12 @@ class DPoPValidator:
             raise _refuse("htu does not match the request URL")
         if access_token is not None:
             ath = claims.get("ath")
-            expected_ath = access_token_hash(access_token)
-            if not isinstance(ath, str) or not hmac.compare_digest(ath, expected_ath):
+            # compare_digest raises on non-ASCII str; neither a hash nor a token of ours is.
+            if (
+                not isinstance(ath, str)
+                or not (ath.isascii() and access_token.isascii())
+                or not hmac.compare_digest(ath, access_token_hash(access_token))
+            ):
                 raise _refuse("ath does not match the access token")
 
     def _check_nonce(self, claims: dict[str, Any], required: bool) -> bool:
@@ -157,11 +184,46 @@ class DPoPValidator:
             raise UseDPoPNonceError(self.nonces.current())
         return True
 
-    def _check_iat(self, iat: float) -> None:
+    def _check_iat(self, iat: float, *, bounded_past: bool) -> None:
+        """With a valid server nonce the nonce bounds the past (RFC 9449 §11.1), not iat."""
         now = self._clock.time()
-        # FAPI 2.0 SP 5.3.2.1-13: up to the skew ahead; RFC 9449 §11.1: a bounded past.
-        if iat > now + self._skew or iat < now - self._past_window:
-            raise _refuse("iat outside the acceptance window")
+        # FAPI 2.0 SP 5.3.2.1-13 (every JWT, nonce or not): up to the skew ahead.
+        if iat > now + self._skew:
+            raise _refuse("iat is too far in the future")
+        # RFC 9449 §11.1: a bounded past.
+        if bounded_past and iat < now - self._past_window:
+            raise _refuse("iat is too old")
+
+
+def _rsa_bits(modulus: object) -> int:
+    if not isinstance(modulus, str):
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(modulus + "=" * (-len(modulus) % 4))
+    except (ValueError, binascii.Error):
+        return 0
+    return int.from_bytes(raw, "big").bit_length()
+
+
+def _is_text(value: object) -> bool:
+    """A non-empty string the store can hold (JSON allows lone surrogates; UTF-8 cannot)."""
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_time(value: object) -> bool:
+    """A finite NumericDate: JSON also yields NaN, which compares false with every bound."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond float range
+        return False
 
 
 def _refuse(detail: str) -> InvalidDPoPProofError:

@@ -1,10 +1,12 @@
-"""POST /par: authenticate, validate like the authorization endpoint would, store, answer 201."""
+"""POST /par: authenticate, check a DPoP proof, validate like the authorization endpoint
+would, store, answer 201."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
 from flask import jsonify
+from flask import request
 
 from authserver.checks.authorization_request import check_no_request_uri
 from authserver.checks.authorization_request import validate_authorization_request
@@ -12,11 +14,27 @@ from authserver.checks.form import read_form
 from authserver.clients.models import Client
 from authserver.context import Services
 from authserver.context import services
+from authserver.dpop.proof import DPoPProof
 from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
 from authserver.par.request_object import decode_request_object
+from authserver.web.headers import offer_dpop_nonce
 
 bp = Blueprint("par", __name__)
+# RFC 9449 §8.2: every answer to a request with a proof carries the next nonce.
+bp.after_request(offer_dpop_nonce)
+
+PAR_PATH = "/par"
+
+
+def _dpop_proof(svc: Services) -> DPoPProof | None:
+    """RFC 9449 §10.1: a proof at PAR binds the code to its key (no access token here)."""
+    values = request.headers.getlist("DPoP")
+    if not values:
+        return None
+    return svc.dpop.validate(
+        values, "POST", PAR_PATH, require_nonce=svc.settings.oauth.dpop_nonce_required
+    )
 
 
 def _authorization_params(form: dict[str, str], client: Client, svc: Services) -> dict[str, str]:
@@ -38,19 +56,26 @@ def _authorization_params(form: dict[str, str], client: Client, svc: Services) -
     return inner
 
 
-@bp.post("/par")
+@bp.post(PAR_PATH)
 def pushed_authorization_request() -> Response:
     svc = services()
     form = read_form()
     client = svc.client_auth.authenticate(form)
+    proof = _dpop_proof(svc)
     params = _authorization_params(form, client, svc)
-    authorization = validate_authorization_request(params, client, svc.policy)
+    authorization = validate_authorization_request(
+        params, client, svc.policy, proof_jkt=proof.jkt if proof is not None else None
+    )
     request_uri = svc.par.push(authorization, svc.policy.par_ttl)
     svc.audit.record(
         "par.created",
         actor=f"client:{client.client_id}",
         resource=f"client:{client.client_id}",
-        changes={"scopes": list(authorization.scopes), "signed": "request" in form},
+        changes={
+            "scopes": list(authorization.scopes),
+            "signed": "request" in form,
+            "dpop_bound": authorization.dpop_jkt is not None,
+        },
         request_id=request_id(),
     )
     response = jsonify({"request_uri": request_uri, "expires_in": svc.policy.par_ttl})

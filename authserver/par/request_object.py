@@ -19,6 +19,7 @@ from authserver.client_auth.errors import InvalidClientError
 from authserver.client_auth.jwks import ClientKeyResolver
 from authserver.clients.models import Client
 from authserver.crypto.jose import FapiJWSRegistry
+from authserver.errors import InvalidRequestError
 from authserver.fapi import FapiPolicy
 from authserver.par.errors import InvalidRequestObjectError
 
@@ -86,4 +87,7 @@ def decode_request_object(
         raise _refuse(client, problem)
     if "request" in claims or "request_uri" in claims:
         raise _refuse(client, "nested request or request_uri")
+    # Non-string values are dropped below; a dropped dpop_jkt would silently unbind the code.
+    if "dpop_jkt" in claims and not isinstance(claims["dpop_jkt"], str):
+        raise InvalidRequestError("dpop_jkt must be a base64url SHA-256 JWK thumbprint.")
     return {k: v for k, v in claims.items() if isinstance(v, str) and k not in _JWT_CLAIMS}

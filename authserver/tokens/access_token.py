@@ -14,6 +14,8 @@ from authserver.clients.models import Client
 from authserver.context import Services
 
 ACCESS_TOKEN_TYPE = "at+jwt"
+BEARER = "Bearer"
+DPOP = "DPoP"
 ID_TOKEN_ALG = "PS256"
 AMR_PASSWORD = ["pwd"]
 # Single-factor password login; the SCA step will raise it once TOTP/WebAuthn land.
@@ -31,6 +33,8 @@ class TokenSubject:
     family_id: str | None = None
     code_id: str | None = None
     auth_time: float | None = None
+    dpop_jkt: str | None = None
+    """RFC 9449 §6: the thumbprint of the proof key the token is bound to (``cnf.jkt``)."""
 
 
 def audience(svc: Services) -> str:
@@ -56,6 +60,9 @@ def issue_access_token(svc: Services, client: Client, subject: TokenSubject) -> 
         claims["auth_time"] = int(subject.auth_time)
     if subject.consent_id:
         claims["consent_id"] = subject.consent_id
+    if subject.dpop_jkt is not None:
+        # RFC 9449 §6.1: the JWT access token names the key it is bound to.
+        claims["cnf"] = {"jkt": subject.dpop_jkt}
     token = svc.keys.sign(claims, svc.settings.tokens.access_token_alg, typ=ACCESS_TOKEN_TYPE)
     svc.ledger.record(
         jti=jti,
@@ -69,7 +76,8 @@ def issue_access_token(svc: Services, client: Client, subject: TokenSubject) -> 
     )
     return {
         "access_token": token,
-        "token_type": "Bearer",
+        # RFC 9449 §5: a bound token is of type DPoP, an unbound one stays Bearer.
+        "token_type": DPOP if subject.dpop_jkt is not None else BEARER,
         "expires_in": ttl,
         "scope": claims["scope"],
     }

@@ -1,23 +1,47 @@
-"""POST /token: authenticate the client, dispatch to its grant, answer with no-store."""
+"""POST /token: authenticate the client, check its DPoP proof, dispatch to its grant,
+answer with no-store."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
 from flask import jsonify
+from flask import request
 
 from authserver.checks.form import read_form
+from authserver.clients.models import Client
+from authserver.context import Services
 from authserver.context import services
+from authserver.dpop.errors import InvalidDPoPProofError
+from authserver.dpop.proof import DPoPProof
 from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
 from authserver.tokens.errors import UnauthorizedClientError
 from authserver.tokens.errors import UnsupportedGrantTypeError
 from authserver.tokens.grants import GRANTS
+from authserver.web.headers import offer_dpop_nonce
 
 bp = Blueprint("tokens", __name__)
+# RFC 9449 §8.2: every answer to a request with a proof carries the next nonce.
+bp.after_request(offer_dpop_nonce)
+
+TOKEN_PATH = "/token"
 
 
-@bp.post("/token")
+def _dpop_proof(svc: Services, client: Client) -> DPoPProof | None:
+    """The request's verified proof, or None when it has none and the client may go without."""
+    values = request.headers.getlist("DPoP")
+    if not values:
+        # RFC 9449 §5.2: dpop_bound_access_tokens clients never get a Bearer token.
+        if client.dpop_bound_access_tokens:
+            raise InvalidDPoPProofError("This client must send a DPoP proof.")
+        return None
+    return svc.dpop.validate(
+        values, "POST", TOKEN_PATH, require_nonce=svc.settings.oauth.dpop_nonce_required
+    )
+
+
+@bp.post(TOKEN_PATH)
 def token() -> Response:
     svc = services()
     form = read_form()
@@ -31,12 +55,18 @@ def token() -> Response:
         raise UnsupportedGrantTypeError()
     if grant_type not in client.grant_types:
         raise UnauthorizedClientError()
-    body = grant(svc, client, form)
+    # Before the grant runs: a refused proof (or a nonce round trip) spends no code.
+    proof = _dpop_proof(svc, client)
+    body = grant(svc, client, form, proof)
     svc.audit.record(
         "token.issued",
         actor=f"client:{client.client_id}",
         resource=f"client:{client.client_id}",
-        changes={"grant_type": grant_type, "scope": body.get("scope", "")},
+        changes={
+            "grant_type": grant_type,
+            "scope": body.get("scope", ""),
+            "token_type": body.get("token_type", ""),
+        },
         request_id=request_id(),
     )
     response = jsonify(body)

@@ -1,4 +1,8 @@
-"""The three grants: authorization_code (+PKCE), refresh_token (rotation), client_credentials."""
+"""The three grants: authorization_code (+PKCE), refresh_token (rotation), client_credentials.
+
+Each receives the request's verified DPoP proof (or None): a proof binds the new access
+token to its key (RFC 9449 §5, ``cnf.jkt``); without one the token is a Bearer token.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from authserver.clients.models import Client
 from authserver.consent.models import AUTHORISED
 from authserver.context import Services
 from authserver.db import db
+from authserver.dpop.errors import InvalidDPoPProofError
+from authserver.dpop.proof import DPoPProof
 from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
 from authserver.pkce import verifier_matches
@@ -22,7 +28,11 @@ from authserver.tokens.errors import InvalidGrantError
 from authserver.tokens.models import RefreshToken
 
 TokenResponse = dict[str, Any]
-Grant = Callable[[Services, Client, dict[str, str]], TokenResponse]
+Grant = Callable[[Services, Client, dict[str, str], DPoPProof | None], TokenResponse]
+
+
+def _bound_key(proof: DPoPProof | None) -> str | None:
+    return proof.jkt if proof is not None else None
 
 
 def _required(form: dict[str, str], name: str) -> str:
@@ -64,8 +74,21 @@ def _redeem(svc: Services, client: Client, form: dict[str, str]) -> CodeGrant:
     return grant
 
 
-def authorization_code(svc: Services, client: Client, form: dict[str, str]) -> TokenResponse:
+def _check_code_binding(grant: CodeGrant, proof: DPoPProof | None) -> None:
+    """RFC 9449 §10: a code bound to a key (dpop_jkt or the PAR proof) needs a proof by it."""
+    if grant.dpop_jkt is None:
+        return
+    if proof is None:
+        raise InvalidDPoPProofError("This authorization code is bound to a DPoP key.")
+    if proof.jkt != grant.dpop_jkt:
+        raise InvalidGrantError()
+
+
+def authorization_code(
+    svc: Services, client: Client, form: dict[str, str], proof: DPoPProof | None
+) -> TokenResponse:
     grant = _redeem(svc, client, form)
+    _check_code_binding(grant, proof)
     scope = " ".join(grant.scopes)
     refresh_token = family_id = None
     if "refresh_token" in client.grant_types:
@@ -75,7 +98,8 @@ def authorization_code(svc: Services, client: Client, form: dict[str, str]) -> T
             consent_id=grant.consent_id,
             scope=scope,
             auth_time=None,
-            dpop_jkt=grant.dpop_jkt,
+            # Marks the family as DPoP: its refreshes need a proof (not this key, §5).
+            dpop_jkt=_bound_key(proof),
         )
         family_id = row.family_id
     subject = TokenSubject(
@@ -86,6 +110,7 @@ def authorization_code(svc: Services, client: Client, form: dict[str, str]) -> T
         family_id=family_id,
         code_id=grant.code_id,
         auth_time=grant.auth_time,
+        dpop_jkt=_bound_key(proof),
     )
     body = issue_access_token(svc, client, subject)
     if refresh_token:
@@ -99,10 +124,18 @@ def authorization_code(svc: Services, client: Client, form: dict[str, str]) -> T
     return body
 
 
-def refresh_token(svc: Services, client: Client, form: dict[str, str]) -> TokenResponse:
+def refresh_token(
+    svc: Services, client: Client, form: dict[str, str], proof: DPoPProof | None
+) -> TokenResponse:
     token = _required(form, "refresh_token")
 
     def mint(row: RefreshToken) -> TokenResponse:
+        # RFC 9449 §5: a confidential client's refresh token is bound to the client, not
+        # to a key, so any proof of the client will do; but a family that started with
+        # DPoP never falls back to Bearer (FAPI CT refresh-token: no PoP → error). Raising
+        # here rolls the rotation back, so the refresh token stays usable.
+        if row.dpop_jkt is not None and proof is None:
+            raise InvalidDPoPProofError("This refresh token needs a DPoP proof.")
         consent = svc.consents.get(row.consent_id) if row.consent_id else None
         if row.consent_id and (consent is None or consent.status != AUTHORISED):
             raise InvalidGrantError()
@@ -112,18 +145,25 @@ def refresh_token(svc: Services, client: Client, form: dict[str, str]) -> TokenR
             user_id=row.user_id,
             consent_id=row.consent_id,
             family_id=row.family_id,
+            dpop_jkt=_bound_key(proof),
         )
         return issue_access_token(svc, client, subject)
 
     return svc.refresh.rotate(token, client.client_id, mint)
 
 
-def client_credentials(svc: Services, client: Client, form: dict[str, str]) -> TokenResponse:
+def client_credentials(
+    svc: Services, client: Client, form: dict[str, str], proof: DPoPProof | None
+) -> TokenResponse:
     allowed = [scope for scope in client.scopes if scope != "openid"]
     requested = form.get("scope", "").split() or allowed
     if not requested or any(scope not in allowed for scope in requested):
         raise InvalidScopeError()
-    subject = TokenSubject(sub=client.client_id, scopes=tuple(dict.fromkeys(requested)))
+    subject = TokenSubject(
+        sub=client.client_id,
+        scopes=tuple(dict.fromkeys(requested)),
+        dpop_jkt=_bound_key(proof),
+    )
     body = issue_access_token(svc, client, subject)
     db.session.commit()
     return body

@@ -1,9 +1,13 @@
-"""Security headers on every response (OPS-2) and no-store unless a view chose to be cacheable."""
+"""Security headers on every response (OPS-2), no-store unless a view chose to be cacheable,
+and the DPoP-Nonce hook of the endpoints that take DPoP proofs."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask import Response
+from flask import request
+
+from authserver.context import services
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
@@ -11,6 +15,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
     "Referrer-Policy": "strict-origin-when-cross-origin",
+    # RFC 9449 §8 and §9: browser clients must be able to read the nonce and the challenge.
+    "Access-Control-Expose-Headers": "DPoP-Nonce, WWW-Authenticate",
 }
 
 
@@ -22,6 +28,18 @@ def _apply(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
     if "no-store" in response.headers["Cache-Control"]:
         response.headers.setdefault("Pragma", "no-cache")
+    return response
+
+
+def offer_dpop_nonce(response: Response) -> Response:
+    """After-request hook of the AS endpoints taking DPoP proofs (token, PAR).
+
+    RFC 9449 §8.2: a request that carried a proof gets the next server nonce, on
+    success and on error alike, in exactly one header (a use_dpop_nonce error has
+    already set it).
+    """
+    if request.headers.getlist("DPoP") and "DPoP-Nonce" not in response.headers:
+        response.headers["DPoP-Nonce"] = services().dpop.nonces.current()
     return response
 
 

@@ -31,12 +31,9 @@ def test_metadata_lists_the_fapi_endpoints_and_capabilities(
     assert "RS256" not in body["token_endpoint_auth_signing_alg_values_supported"]
     assert "RS256" not in body["request_object_signing_alg_values_supported"]
     assert "password" not in body["grant_types_supported"]
+    assert body["dpop_signing_alg_values_supported"] == ["PS256", "ES256", "EdDSA"]
     # Not built yet, so not advertised.
-    for absent in (
-        "introspection_endpoint",
-        "revocation_endpoint",
-        "dpop_signing_alg_values_supported",
-    ):
+    for absent in ("introspection_endpoint", "revocation_endpoint"):
         assert absent not in body
 
 
