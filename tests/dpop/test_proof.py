@@ -286,7 +286,7 @@ def test_missing_required_claim_is_refused(svc: Services, clock: FrozenClock, cl
     assert_refused(svc, proof(clock, **dropped))
 
 
-@pytest.mark.parametrize("jti", [42, ["a"], {"a": 1}])
+@pytest.mark.parametrize("jti", [42, ["a"], {"a": 1}, ""])
 def test_jti_that_is_not_a_string_is_refused(svc: Services, clock: FrozenClock, jti: Any) -> None:
     assert_refused(svc, proof(clock, jti=jti))
 
