@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import Response
 from flask import jsonify
-from flask import request
 
 from authserver.checks.authorization_request import check_no_request_uri
 from authserver.checks.authorization_request import validate_authorization_request
@@ -14,7 +13,7 @@ from authserver.checks.form import read_form
 from authserver.clients.models import Client
 from authserver.context import Services
 from authserver.context import services
-from authserver.dpop.proof import DPoPProof
+from authserver.dpop.request import presented_proof
 from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
 from authserver.par.request_object import decode_request_object
@@ -25,16 +24,6 @@ bp = Blueprint("par", __name__)
 bp.after_request(offer_dpop_nonce)
 
 PAR_PATH = "/par"
-
-
-def _dpop_proof(svc: Services) -> DPoPProof | None:
-    """RFC 9449 §10.1: a proof at PAR binds the code to its key (no access token here)."""
-    values = request.headers.getlist("DPoP")
-    if not values:
-        return None
-    return svc.dpop.validate(
-        values, "POST", PAR_PATH, require_nonce=svc.settings.oauth.dpop_nonce_required
-    )
 
 
 def _authorization_params(form: dict[str, str], client: Client, svc: Services) -> dict[str, str]:
@@ -60,8 +49,11 @@ def _authorization_params(form: dict[str, str], client: Client, svc: Services) -
 def pushed_authorization_request() -> Response:
     svc = services()
     form = read_form()
+    # The proof first: a nonce round trip must not spend the client assertion's jti.
+    proof = presented_proof(
+        svc.dpop, PAR_PATH, require_nonce=svc.settings.oauth.dpop_nonce_required
+    )
     client = svc.client_auth.authenticate(form)
-    proof = _dpop_proof(svc)
     params = _authorization_params(form, client, svc)
     authorization = validate_authorization_request(
         params, client, svc.policy, proof_jkt=proof.jkt if proof is not None else None

@@ -6,14 +6,13 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import Response
 from flask import jsonify
-from flask import request
 
 from authserver.checks.form import read_form
 from authserver.clients.models import Client
-from authserver.context import Services
 from authserver.context import services
 from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.dpop.proof import DPoPProof
+from authserver.dpop.request import presented_proof
 from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
 from authserver.tokens.errors import UnauthorizedClientError
@@ -28,23 +27,20 @@ bp.after_request(offer_dpop_nonce)
 TOKEN_PATH = "/token"
 
 
-def _dpop_proof(svc: Services, client: Client) -> DPoPProof | None:
-    """The request's verified proof, or None when it has none and the client may go without."""
-    values = request.headers.getlist("DPoP")
-    if not values:
-        # RFC 9449 §5.2: dpop_bound_access_tokens clients never get a Bearer token.
-        if client.dpop_bound_access_tokens:
-            raise InvalidDPoPProofError("This client must send a DPoP proof.")
-        return None
-    return svc.dpop.validate(
-        values, "POST", TOKEN_PATH, require_nonce=svc.settings.oauth.dpop_nonce_required
-    )
+def _require_proof_if_bound(client: Client, proof: DPoPProof | None) -> None:
+    # RFC 9449 §5.2: dpop_bound_access_tokens clients never get a Bearer token.
+    if proof is None and client.dpop_bound_access_tokens:
+        raise InvalidDPoPProofError("This client must send a DPoP proof.")
 
 
 @bp.post(TOKEN_PATH)
 def token() -> Response:
     svc = services()
     form = read_form()
+    # The proof first: a nonce round trip must not spend the client assertion's jti.
+    proof = presented_proof(
+        svc.dpop, TOKEN_PATH, require_nonce=svc.settings.oauth.dpop_nonce_required
+    )
     client = svc.client_auth.authenticate(form)
     grant_type = form.get("grant_type")
     if not grant_type:
@@ -55,8 +51,8 @@ def token() -> Response:
         raise UnsupportedGrantTypeError()
     if grant_type not in client.grant_types:
         raise UnauthorizedClientError()
-    # Before the grant runs: a refused proof (or a nonce round trip) spends no code.
-    proof = _dpop_proof(svc, client)
+    # Before the grant runs: a missing proof spends no code.
+    _require_proof_if_bound(client, proof)
     body = grant(svc, client, form, proof)
     svc.audit.record(
         "token.issued",

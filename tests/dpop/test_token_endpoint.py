@@ -380,3 +380,22 @@ def test_clients_are_not_dpop_bound_by_default(cli_env: dict[str, str], tmp_path
     )
 
     assert created["dpop_bound_access_tokens"] is False
+
+
+def test_nonce_round_trip_does_not_spend_the_client_assertion(
+    make_settings: Any, clock: FrozenClock
+) -> None:
+    # The OIDF suite retries use_dpop_nonce with a new proof and the SAME client assertion.
+    with app_with(make_settings(oauth={"dpop_nonce_required": True}), clock) as application:
+        svc = services(application)
+        nonce_tpp = register(application, svc, "tpp-nonce", scopes=SCOPES)
+        client = application.test_client()
+        key = generate_key("ES256")
+        form = {**CLIENT_CREDENTIALS, **frozen_auth(nonce_tpp, svc)}
+
+        refused = post(client, svc, "/token", form, proof_for(svc, key))
+        assert_oauth_error(refused, 400, "use_dpop_nonce")
+        nonce = refused.headers["DPoP-Nonce"]
+        retried = post(client, svc, "/token", form, proof_for(svc, key, nonce=nonce))
+
+    assert retried.status_code == 200, retried.get_data(as_text=True)
