@@ -27,6 +27,7 @@ REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 MIN_ENTROPY_BITS = 128
 ONE_YEAR = 365 * 86400
 CLOCK_SLACK = 5
+BEARER = "Bearer"
 # RFC 6749 §5.2 error_description: %x20-21 / %x23-5B / %x5D-7E (the CT also allows TAB, CR, LF).
 _VSCHAR = re.compile(r"^[\x20-\x7e]+$")
 _DESCRIPTION = re.compile(r"^[\x20\x21\x23-\x5b\x5d-\x7e\t\r\n]*$")
@@ -97,8 +98,9 @@ def check_par_created(response: HttpResponse) -> tuple[str, int]:
     return request_uri, expires_in
 
 
-def check_token_response(response: HttpResponse) -> dict[str, Any]:
-    """200, JSON, no-store, Bearer, 0 < expires_in ≤ 1 year, entropic tokens."""
+def check_token_response(response: HttpResponse, token_type: str = BEARER) -> dict[str, Any]:
+    """200, JSON, no-store, ``token_type`` (DPoP when a proof bound the token, RFC 9449 §5),
+    0 < expires_in ≤ 1 year, entropic tokens."""
     if response.status != 200:
         raise fail(f"token endpoint: HTTP {response.status}, wanted 200: {response.text[:200]}")
     check_json_type(response, "token endpoint")
@@ -108,8 +110,9 @@ def check_token_response(response: HttpResponse) -> dict[str, Any]:
     if not isinstance(access_token, str):
         raise fail("token endpoint: no access_token")
     check_entropy(access_token, "access_token")
-    if str(body.get("token_type", "")).lower() != "bearer":
-        raise fail(f"token endpoint: token_type {body.get('token_type')!r}, wanted Bearer")
+    # RFC 6749 §5.1 and RFC 9449 §5: token_type is case-insensitive.
+    if str(body.get("token_type", "")).lower() != token_type.lower():
+        raise fail(f"token endpoint: token_type {body.get('token_type')!r}, wanted {token_type}")
     expires_in = body.get("expires_in")
     if isinstance(expires_in, bool) or not isinstance(expires_in, int):
         raise fail(f"token endpoint: expires_in {expires_in!r} is not an integer")

@@ -6,7 +6,11 @@ Config JSON::
      "signed_client": {...} (optional, registered with require_signed_request_object),
      "user": {"username", "password"},
      "code_expiry_wait": 62, "request_uri_expiry_wait": null, "refresh_retry_wait": 0,
-     "scope": "openid accounts:read"}
+     "scope": "openid accounts:read", "sender_constrain": "dpop"}
+
+``sender_constrain`` is the suite's variant: ``dpop`` (the default; every client is
+registered with ``dpop_bound_access_tokens``) or ``none`` (plain Bearer tokens, which
+FAPI 2.0 does not allow: the DPoP modules are skipped). mTLS is not supported.
 
 Key files hold one private JWK. Keys written by ``write_test_client_keys`` are
 TEST-ONLY: their file names say so, and they must never sign anything real.
@@ -26,6 +30,7 @@ from conformance.tpp import generate_key
 from conformance.tpp import public_jwks
 
 FAPI_ALGS = ("PS256", "ES256", "EdDSA")
+SENDER_CONSTRAINTS = ("dpop", "none")
 
 
 class ConfigError(Exception):
@@ -50,6 +55,11 @@ class Config:
     request_uri_expiry_wait: float | None = None
     refresh_retry_wait: float = 0.0
     scope: str = "openid accounts:read"
+    sender_constrain: str = "dpop"
+
+    @property
+    def dpop(self) -> bool:
+        return self.sender_constrain == "dpop"
 
 
 def load_private_key(path: Path, alg: str) -> PrivateKey:
@@ -108,6 +118,9 @@ def load_config(path: Path) -> Config:
     if not isinstance(user, dict) or not {"username", "password"} <= user.keys():
         raise ConfigError("user needs username and password")
     signed = data.get("signed_client")
+    sender_constrain = data.get("sender_constrain", "dpop")
+    if sender_constrain not in SENDER_CONSTRAINTS:
+        raise ConfigError(f"sender_constrain must be one of {', '.join(SENDER_CONSTRAINTS)}")
     return Config(
         clients=(_client(clients[0], base, "clients[0]"), _client(clients[1], base, "clients[1]")),
         signed_client=_client(signed, base, "signed_client") if signed else None,
@@ -117,6 +130,7 @@ def load_config(path: Path) -> Config:
         request_uri_expiry_wait=_seconds(data, "request_uri_expiry_wait", None),
         refresh_retry_wait=_seconds(data, "refresh_retry_wait", 0.0) or 0.0,
         scope=str(data.get("scope", "openid accounts:read")),
+        sender_constrain=str(sender_constrain),
     )
 
 

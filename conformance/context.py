@@ -1,4 +1,5 @@
-"""What every module sees: the issuer, the configured TPPs and user, and cached server facts."""
+"""What every module sees: the issuer, the configured TPPs and user, cached server facts,
+and the DPoP side (one TEST-ONLY DPoP key per TPP, the server nonces learnt so far)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from joserfc.jwk import RSAKey
 
 from conformance.config import ClientConfig
 from conformance.config import Config
+from conformance.dpop import NonceMemory
+from conformance.tpp import PrivateKey
 from conformance.tpp import Tpp
 from conformance.tpp import UrllibTransport
+from conformance.tpp import generate_key
 
 
 class Skip(Exception):  # noqa: N818 - reads as `raise Skip("why")`
@@ -32,6 +36,8 @@ class Context:
     tpps: tuple[Tpp, Tpp]
     signed: Tpp | None
     duplicates: bool = True
+    nonces: NonceMemory = field(default_factory=NonceMemory)
+    _dpop_keys: dict[str, PrivateKey] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -65,6 +71,23 @@ class Context:
 
     def server_keys(self) -> KeySet:
         return KeySet.import_key_set(self._fetch_json("/jwks"))
+
+    @property
+    def dpop(self) -> bool:
+        """Sender-constrained by DPoP (the suite's ``sender_constrain=dpop`` variant)."""
+        return self.config.dpop
+
+    def require_dpop(self) -> None:
+        if not self.dpop:
+            raise Skip(f"sender_constrain is {self.config.sender_constrain!r}, not dpop")
+
+    def dpop_key(self, tpp: Tpp) -> PrivateKey:
+        """The TPP's DPoP key (TEST-ONLY, made on first use), of the TPP's own algorithm like
+        the suite's ``dpop_signing_alg``; distinct from its client-authentication key."""
+        with self._lock:
+            if tpp.client_id not in self._dpop_keys:
+                self._dpop_keys[tpp.client_id] = generate_key(tpp.alg)
+            return self._dpop_keys[tpp.client_id]
 
     @property
     def user(self) -> tuple[str, str]:

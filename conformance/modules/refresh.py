@@ -1,12 +1,11 @@
-"""#57 refresh-token: works, bound to its client, needs client authentication; a rotated
-token retried within the grace window still answers. The PoP part waits for DPoP."""
+"""#57 refresh-token: works, bound to its client, needs client authentication and (with
+DPoP) a proof of possession; a rotated token retried within the grace window still answers."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from conformance.checks import check_token_response
 from conformance.checks import check_userinfo
 from conformance.checks import expect_error
 from conformance.checks import fail
@@ -23,7 +22,7 @@ def _refresh(flow: Flow, token: str, **kwargs: Any) -> Any:
 
 
 def _works(flow: Flow, token: str, sub: str) -> dict[str, Any]:
-    body = check_token_response(_refresh(flow, token))
+    body = flow.check_token(_refresh(flow, token))
     check_userinfo(flow.userinfo(body["access_token"]), sub)
     return body
 
@@ -36,7 +35,7 @@ def _retry_rotated(ctx: Context, flow: Flow, spent: str, first: dict[str, Any]) 
             f"rotated refresh token retried after {ctx.config.refresh_retry_wait:g} s: "
             f"HTTP {retry.status} {retry.text[:120]}, wanted a token response (FAPI 2.0 note 1)"
         )
-    same = check_token_response(retry).get("refresh_token") == first.get("refresh_token")
+    same = flow.check_token(retry).get("refresh_token") == first.get("refresh_token")
     answer = "the same response" if same else "a response"
     return f"WARNING: rotates (FAPI 2.0 SP 5.3.2.1-9 says not to); the old token got {answer}"
 
@@ -60,9 +59,21 @@ def refresh_token(ctx: Context) -> str:
     )
     stolen = _refresh(flow, current, tpp=ctx.tpps[1])
     notes.append("other client: " + expect_error(stolen, "invalid_grant", what="token"))
+    notes.append(_without_proof(flow, current))
     _works(flow, current, sub)
-    notes.append("still works after the refused attempts; PoP part skipped (DPoP: issue 4)")
+    notes.append("still works after the refused attempts")
     return "; ".join(notes)
+
+
+def _without_proof(flow: Flow, token: str) -> str:
+    """FAPI 2.0 CT: a refresh request without a DPoP proof is refused (RFC 9449 §5 binds a
+    confidential client's refresh token to the client, yet no Bearer token may come back)."""
+    if flow.dpop_key is None:
+        return "PoP part skipped (sender_constrain is not dpop)"
+    response = _refresh(flow, token, proof=False)
+    return "no proof: " + expect_error(
+        response, "invalid_request", "invalid_grant", "invalid_dpop_proof", what="token"
+    )
 
 
 MODULES = [Module(57, "refresh-token", refresh_token)]

@@ -1,8 +1,9 @@
 """The conformance runner against a REAL server: `authserver run` on loopback, clients and a
 user registered through the real CLI, then `python -m conformance` as a subprocess.
 
-Short lifetimes (PAR 5 s, code 2 s) keep the waiting modules quick; the keys are
-generated per run and are TEST-ONLY.
+Every client is registered DPoP-bound (``--dpop-bound-access-tokens``, RFC 9449 §5.2) and
+the runner sends proofs everywhere (``sender_constrain: dpop``). Short lifetimes (PAR 5 s,
+code 2 s) keep the waiting modules quick; the keys are generated per run and are TEST-ONLY.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def register(
     cli(
         env, "clients", "create", "--name", f"{client_id} (test)", "--client-id", client_id,
         "--redirect-uri", redirect_uri, "--scope", "openid accounts:read",
-        "--jwks-file", str(public), *flags,
+        "--jwks-file", str(public), "--dpop-bound-access-tokens", *flags,
     )  # fmt: skip
     return {
         "client_id": client_id,
@@ -58,6 +59,7 @@ def write_config(env: dict[str, str], tmp: Path) -> Path:
         "signed_client": signed,
         "user": {"username": "conformance-user", "password": PASSWORD},
         "code_expiry_wait": 3,
+        "sender_constrain": "dpop",
     }
     path = tmp / "conformance.json"
     path.write_text(json.dumps(config, indent=2))
