@@ -5,6 +5,12 @@ redirect_uri is a small HTTP server in this process, and the user signs in and
 approves in Debian's headless Chromium driven by Playwright. The TPP's back end (PAR,
 token, refresh, userinfo) talks real HTTP through ``conformance.tpp``.
 
+The client is registered with ``--dpop-bound-access-tokens`` and the server requires DPoP
+nonces, so every back-end request carries a proof by one key (RFC 9449): at PAR (binding
+the code), at the token endpoint and at refresh (DPoP-bound tokens, ``cnf.jkt``), and at
+/userinfo (``Authorization: DPoP`` with ``ath``); ``use_dpop_nonce`` is answered by one
+retry with the server's nonce, at the AS and at the resource server.
+
 Chromium comes from Debian (``apt-get install chromium``; ``.ci/run`` installs it),
 never from ``playwright install``. Without it the test is skipped locally and fails
 when CI=true.
@@ -29,13 +35,16 @@ from typing import Any
 
 import pytest
 from joserfc import jwt
+from joserfc.jwk import KeySet
 
 from conformance.local_server import cli
 from conformance.local_server import free_port
 from conformance.local_server import serving
 from conformance.tpp import HttpResponse
+from conformance.tpp import PrivateKey
 from conformance.tpp import Tpp
 from conformance.tpp import UrllibTransport
+from conformance.tpp import dpop_proof
 from conformance.tpp import generate_key
 from conformance.tpp import public_jwks
 from conformance.tpp import server_keys
@@ -156,6 +165,8 @@ def live_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]
         **cli_env,
         "AUTHSERVER_ISSUER": base,
         "AUTHSERVER_OAUTH__REFRESH_GRACE": str(REFRESH_GRACE),
+        # Every DPoP proof needs a server nonce: the round trip is part of the flow.
+        "AUTHSERVER_OAUTH__DPOP_NONCE_REQUIRED": "true",
     }
     log = tmp_path / "server.log"
     command = [sys.executable, "-m", "authserver", "run", "--port", str(port)]
@@ -186,8 +197,10 @@ def tpp(live_server: LiveServer, callback_server: CallbackServer, tmp_path: Path
         SCOPE,
         "--jwks-file",
         str(jwks_file),
+        "--dpop-bound-access-tokens",
     )
     assert registered["client_id"] == CLIENT_ID
+    assert registered["dpop_bound_access_tokens"] is True
     cli(live_server.env, "users", "create", USERNAME, stdin=PASSWORD + "\n")
     return Tpp(CLIENT_ID, key, "ES256", live_server.base, callback_server.url, scope=SCOPE)
 
@@ -246,15 +259,83 @@ def sign_in_and_approve(
 # --- the flow ---------------------------------------------------------------------------
 
 
-def token_request(http: UrllibTransport, tpp: Tpp, **form: str) -> HttpResponse:
-    return http.request("POST", tpp.url("/token"), form={**form, **tpp.auth_form()})
+def header(response: HttpResponse, name: str) -> str | None:
+    """One response header, looked up case-insensitively."""
+    wanted = name.lower()
+    return next((v for k, v in response.headers.items() if k.lower() == wanted), None)
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def asks_for_nonce(response: HttpResponse) -> bool:
+    """RFC 9449 §8 (400 at the AS) and §9 (401 with a challenge at a resource server)."""
+    if response.status == 400:
+        return b'"use_dpop_nonce"' in response.body
+    challenge = header(response, "WWW-Authenticate") or ""
+    return response.status == 401 and 'error="use_dpop_nonce"' in challenge
 
 
-def test_code_flow_login_consent_jarm_tokens_and_refresh_reuse(
+@dataclass
+class DPoPClient:
+    """The TPP's back end holding one DPoP key and the latest server nonce.
+
+    Every request carries a fresh proof with the nonce last seen; a ``use_dpop_nonce``
+    answer is retried once with the nonce of its ``DPoP-Nonce`` header, and kept in
+    ``challenges`` so the test can check the round trips it expected.
+    """
+
+    http: UrllibTransport
+    tpp: Tpp
+    key: PrivateKey
+    nonce: str | None = None
+    challenges: list[tuple[str, HttpResponse]] = field(default_factory=list)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        form: dict[str, str] | None = None,
+        access_token: str | None = None,
+    ) -> HttpResponse:
+        url = self.tpp.url(path)
+        for attempt in range(2):
+            headers = {
+                "DPoP": dpop_proof(
+                    self.key, method, url, access_token=access_token, nonce=self.nonce
+                )
+            }
+            if access_token is not None:
+                headers["Authorization"] = f"DPoP {access_token}"
+            # A client assertion is single use, so a retry signs a new one.
+            body = {**form, **self.tpp.auth_form()} if form is not None else None
+            response = self.http.request(method, url, form=body, headers=headers)
+            # RFC 9449 §8.2: every answer to a request with a proof names the next nonce.
+            fresh = header(response, "DPoP-Nonce")
+            assert fresh, f"{method} {path} {response.status} came without a DPoP-Nonce"
+            self.nonce = fresh
+            if attempt == 0 and asks_for_nonce(response):
+                self.challenges.append((path, response))
+                continue
+            return response
+        return response
+
+    def token(self, **form: str) -> HttpResponse:
+        return self.send("POST", "/token", form=form)
+
+    def userinfo(self, access_token: str) -> HttpResponse:
+        return self.send("GET", "/userinfo", access_token=access_token)
+
+
+def dpop_bound_claims(token: dict[str, Any], keys: KeySet, dpop_key: PrivateKey) -> dict[str, Any]:
+    """A DPoP token response whose access token (verified) is bound to ``dpop_key``."""
+    assert token["token_type"] == "DPoP", token
+    access = jwt.decode(token["access_token"], keys, algorithms=["RS256", "PS256", "ES256"])
+    assert access.header["typ"] == "at+jwt"
+    claims = dict(access.claims)
+    assert claims["cnf"] == {"jkt": dpop_key.thumbprint()}, claims
+    return claims
+
+
+def test_code_flow_with_dpop_login_consent_jarm_tokens_and_refresh_reuse(
     chromium: Path,
     callback_server: CallbackServer,
     tpp: Tpp,
@@ -262,11 +343,16 @@ def test_code_flow_login_consent_jarm_tokens_and_refresh_reuse(
 ) -> None:
     http = UrllibTransport()
     keys = server_keys(http, tpp.issuer)
+    dpop_key = generate_key("ES256")  # the TPP's DPoP key, not its client-auth key
+    client = DPoPClient(http, tpp, dpop_key)
 
-    # PAR from the TPP's back end, asking for a JARM response.
+    # PAR from the TPP's back end with a DPoP proof (binds the code to the key), asking
+    # for a JARM response. The server requires nonces: the first proof has none.
     params, verifier = tpp.authorization_params(response_mode="jwt")
-    pushed = http.request("POST", tpp.url("/par"), form={**params, **tpp.auth_form()})
+    pushed = client.send("POST", "/par", form=params)
     assert pushed.status == 201, pushed.text
+    [(path, challenge)] = client.challenges
+    assert (path, challenge.status) == ("/par", 400), challenge.text
     query = urllib.parse.urlencode(
         {"client_id": tpp.client_id, "request_uri": pushed.json()["request_uri"]}
     )
@@ -291,10 +377,11 @@ def test_code_flow_login_consent_jarm_tokens_and_refresh_reuse(
     assert claims["code"]
     assert claims["exp"] > time.time()
 
-    # Code for tokens: authorization_code + PKCE + private_key_jwt.
-    issued = token_request(
-        http,
-        tpp,
+    # Code for tokens: authorization_code + PKCE + private_key_jwt + a proof by the same
+    # key: a DPoP-bound access token. Without the nonce first: the use_dpop_nonce answer
+    # comes before the grant runs, so the retry still finds the code unspent.
+    client.nonce = None
+    issued = client.token(
         grant_type="authorization_code",
         code=claims["code"],
         redirect_uri=tpp.redirect_uri,
@@ -304,36 +391,56 @@ def test_code_flow_login_consent_jarm_tokens_and_refresh_reuse(
     first = issued.json()
     assert first["scope"] == SCOPE
     assert {"access_token", "refresh_token", "id_token"} <= first.keys()
+    path, challenge = client.challenges[-1]
+    assert (path, challenge.status) == ("/token", 400), challenge.text
+    dpop_bound_claims(first, keys, dpop_key)
     id_token = jwt.decode(first["id_token"], keys, algorithms=["PS256"])
     assert id_token.claims["nonce"] == params["nonce"]
     assert id_token.claims["aud"] == tpp.client_id
 
-    # Refresh: a new pair. A retry inside the grace window gets the same new pair.
-    refreshed = token_request(
-        http, tpp, grant_type="refresh_token", refresh_token=first["refresh_token"]
-    )
+    # Refresh with a proof: a new DPoP-bound pair. A retry inside the grace window (a new
+    # proof, as every request needs) gets the same new pair.
+    refreshed = client.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
     assert refreshed.status == 200, refreshed.text
     second = refreshed.json()
     assert second["refresh_token"] != first["refresh_token"]
-    retried = token_request(
-        http, tpp, grant_type="refresh_token", refresh_token=first["refresh_token"]
-    )
+    dpop_bound_claims(second, keys, dpop_key)
+    retried = client.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
     assert retried.status == 200, retried.text
-    assert retried.json()["refresh_token"] == second["refresh_token"]
-    userinfo = http.request("GET", tpp.url("/userinfo"), headers=bearer(second["access_token"]))
+    again = retried.json()
+    assert (again["access_token"], again["refresh_token"]) == (
+        second["access_token"],
+        second["refresh_token"],
+    )
+
+    # The resource: `Authorization: DPoP` and a proof with ath. Forgetting the nonce first
+    # exercises the resource server's round trip (401 use_dpop_nonce, RFC 9449 §9).
+    client.nonce = None
+    userinfo = client.userinfo(second["access_token"])
     assert userinfo.status == 200, userinfo.text
+    assert userinfo.json() == {"sub": id_token.claims["sub"]}
+    path, challenge = client.challenges[-1]
+    assert (path, challenge.status) == ("/userinfo", 401), challenge.text
+    # A DPoP-bound token presented as Bearer is a downgrade (RFC 9449 §7.2).
+    downgrade = http.request(
+        "GET",
+        tpp.url("/userinfo"),
+        headers={"Authorization": f"Bearer {second['access_token']}"},
+    )
+    assert downgrade.status == 401, downgrade.text
 
     # Past the grace window, replaying the spent token is theft: the whole family dies.
     time.sleep(REFRESH_GRACE + 1.5)
-    replay = token_request(
-        http, tpp, grant_type="refresh_token", refresh_token=first["refresh_token"]
-    )
+    replay = client.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
     assert replay.status == 400, replay.text
     assert replay.json()["error"] == "invalid_grant"
-    newest = token_request(
-        http, tpp, grant_type="refresh_token", refresh_token=second["refresh_token"]
-    )
+    newest = client.token(grant_type="refresh_token", refresh_token=second["refresh_token"])
     assert newest.status == 400, newest.text
     assert newest.json()["error"] == "invalid_grant"
-    revoked = http.request("GET", tpp.url("/userinfo"), headers=bearer(second["access_token"]))
+    # With a valid proof (and nonce), so the 401 is the revocation and not the proof.
+    revoked = client.userinfo(second["access_token"])
     assert revoked.status == 401, revoked.text
+    assert revoked.json()["error"] == "invalid_token"
+    assert 'error="invalid_token"' in (header(revoked, "WWW-Authenticate") or "")
+    # Exactly the deliberate nonce round trips; every other proof had a live nonce.
+    assert [path for path, _ in client.challenges] == ["/par", "/token", "/userinfo"]
