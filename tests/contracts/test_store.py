@@ -7,7 +7,6 @@ behave the same way, because the app cannot tell which one it was given.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from authserver.store import StoreUnavailableError
 from authserver.store.memory import MemoryStore
 from authserver.store.redis import RedisStore
 from tests.conftest import TEST_REDIS_URL
+from tests.helpers import closed_port as _closed_port
 
 # Real Redis TTLs are in milliseconds; keep them short so the suite stays fast.
 SHORT_TTL = 0.2
@@ -74,17 +74,6 @@ def _race(workers: int, action: Callable[[], Any]) -> list[Any]:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(_run) for _ in range(workers)]
         return [future.result(timeout=10) for future in futures]
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on: bind one, note it, close it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-# -- get / set / delete --------------------------------------------------------------
 
 
 def test_get_of_missing_key_is_none(store: Store) -> None:

@@ -27,6 +27,7 @@ from tests.dpop.test_token_endpoint import post
 from tests.dpop.test_token_endpoint import proof_for
 from tests.dpop.test_token_endpoint import token
 from tests.flows import conftest as flow_fixtures
+from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
 from tests.par import Authorized
 from tests.par import Pushed
@@ -34,7 +35,6 @@ from tests.par import finish
 from tests.par import frozen_auth
 from tests.par import jar_times
 from tests.par import register
-from tests.par.test_endpoint import app_with
 
 services_ = flow_fixtures.services_
 transport = flow_fixtures.transport

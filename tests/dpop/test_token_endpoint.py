@@ -27,6 +27,7 @@ from conformance.tpp import generate_key
 from tests.cli.test_cli import public_jwks_file
 from tests.cli.test_cli import run_json
 from tests.flows import conftest as flow_fixtures
+from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
 from tests.par import SERVER_ALGS
 from tests.par import Authorized
@@ -34,7 +35,6 @@ from tests.par import authorize
 from tests.par import frozen_auth
 from tests.par import register
 from tests.par import server_keys
-from tests.par.test_endpoint import app_with
 
 services_ = flow_fixtures.services_
 transport = flow_fixtures.transport

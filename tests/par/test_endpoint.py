@@ -7,8 +7,6 @@ Checklist A14, A17-A19, A24, A26 (+ note 4), C1-C6, D2, D3; conformance modules
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -17,15 +15,14 @@ from flask.testing import FlaskClient
 from joserfc import jwt
 from werkzeug.datastructures import MultiDict
 
-from authserver import create_app
 from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.context import services
-from authserver.db import db
 from authserver.par.store import URN_PREFIX
 from conformance.tpp import Browser
 from conformance.tpp import Tpp
 from tests.flows import conftest as flow_fixtures
+from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
 from tests.par import SERVER_ALGS
 from tests.par import authorize
@@ -209,18 +206,6 @@ def test_success_is_201_no_store_with_an_entropic_request_uri_for_60_seconds(
     assert len(base64.urlsafe_b64decode(reference + "=" * (-len(reference) % 4))) >= 16
     again = par(client, services_, tpp, params_for(tpp)).get_json()["request_uri"]
     assert again != body["request_uri"]
-
-
-@contextmanager
-def app_with(settings: Any, clock: FrozenClock) -> Iterator[Flask]:
-    """A second app with its own settings, disposed like the ``app`` fixture."""
-    application = create_app(settings, clock=clock)
-    try:
-        yield application
-    finally:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def test_expires_in_follows_the_par_ttl_setting(make_settings: Any, clock: FrozenClock) -> None:

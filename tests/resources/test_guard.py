@@ -9,12 +9,10 @@ share an app context (each gets its own, as in production); tokens are minted in
 
 from __future__ import annotations
 
-import socket
 import warnings
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import ExitStack
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,15 +22,15 @@ from joserfc import jwk
 from joserfc.errors import SecurityWarning
 from werkzeug.test import TestResponse
 
-from authserver import create_app
 from authserver.clock import FrozenClock
 from authserver.context import services
-from authserver.db import db
 from authserver.settings import Settings
 from authserver.store import StoreUnavailableError
 from conformance.tpp import PrivateKey
 from conformance.tpp import generate_key
+from tests.helpers import app_with as built_app
 from tests.helpers import assert_oauth_error
+from tests.helpers import closed_port
 from tests.resources import DPOP_ALGS
 from tests.resources import USERINFO
 from tests.resources import ath_of
@@ -61,24 +59,6 @@ def assert_bad_proof(response: TestResponse) -> None:
 
 def assert_bad_token(response: TestResponse) -> None:
     assert_refused(response, 401, "invalid_token", [dpop_challenge("invalid_token")])
-
-
-def closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-@contextmanager
-def built_app(settings: Settings, clock: FrozenClock) -> Iterator[Flask]:
-    application = create_app(settings, clock=clock)
-    try:
-        yield application
-    finally:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 class Caller:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,16 +15,9 @@ from authserver.db import db
 from authserver.settings import Settings
 from authserver.store import StoreUnavailableError
 from authserver.tokens.models import IssuedAccessToken
+from tests.helpers import closed_port as _closed_port
 from tests.tokens import CLIENT_ID
 from tests.tokens import built_services
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on: bind one, note it, close it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def record(

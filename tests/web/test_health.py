@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
 from flask import jsonify
 from flask.testing import FlaskClient
 
-from authserver import create_app
 from authserver.clock import FrozenClock
 from authserver.context import services
-from authserver.db import db
 from authserver.settings import Settings
+from tests.helpers import app_with as built_app
 from tests.helpers import assert_oauth_error
+from tests.helpers import closed_port as _closed_port
 
 UNREACHABLE_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:{port}/none"
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on: bind one, note it, close it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-@contextmanager
-def built_app(settings: Settings, clock: FrozenClock) -> Iterator[Flask]:
-    """create_app for one test with its own settings, disposed like the shared `app` fixture."""
-    application = create_app(settings, clock=clock)
-    try:
-        yield application
-    finally:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def test_healthz_is_200_ok(client: FlaskClient) -> None:

@@ -13,9 +13,9 @@ from authserver.context import services
 from conformance.tpp import Tpp
 from conformance.tpp import generate_key
 from conformance.tpp import public_jwks
+from tests.helpers import app_with as built_app
 from tests.helpers import assert_oauth_error
-from tests.web.test_health import _closed_port
-from tests.web.test_health import built_app
+from tests.helpers import closed_port as _closed_port
 
 REDIRECT_URI = "https://tpp.example.test/cb"
 
