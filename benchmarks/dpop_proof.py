@@ -29,7 +29,6 @@ import platform
 import secrets
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -52,6 +51,7 @@ from authserver.crypto.jose import FapiJWSRegistry
 from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.dpop.errors import UseDPoPNonceError
 from authserver.settings import load_settings
+from benchmarks.token_endpoint import git_commit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -136,21 +136,6 @@ def summarise_us(costs_ns: list[int]) -> dict[str, float]:
     for name, fraction in (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("max", 1.0)):
         summary[name] = percentile(ordered, fraction)
     return {name: round(value / 1000, 1) for name, value in summary.items()}
-
-
-def git_commit() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - read-only
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
-        )
-    except OSError:
-        return "unknown"
-    return done.stdout.strip() or "unknown"
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:

@@ -25,7 +25,6 @@ Run from the repository root: ``.venv/bin/python -m benchmarks.resource_server``
 
 from __future__ import annotations
 
-import json
 import secrets
 import shutil
 import signal
@@ -41,6 +40,7 @@ from benchmarks.token_endpoint import checked_options
 from benchmarks.token_endpoint import fetch_nonce
 from benchmarks.token_endpoint import gunicorn
 from benchmarks.token_endpoint import load_average
+from benchmarks.token_endpoint import register_client
 from benchmarks.token_endpoint import report
 from benchmarks.token_endpoint import run_cli
 from benchmarks.token_endpoint import server_arguments
@@ -53,7 +53,6 @@ from conformance.tpp import Tpp
 from conformance.tpp import UrllibTransport
 from conformance.tpp import dpop_proof
 from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
 from conformance.tpp import read_callback
 from conformance.tpp import server_keys
 
@@ -144,26 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="authserver-bench-rs-"))
     try:
         with backends(options, run_id, issuer, workdir) as env:
-            client_key = generate_key("ES256")
-            jwks_file = workdir / "bench-jwks.json"
-            jwks_file.write_text(json.dumps(public_jwks(client_key)))
-            run_cli(
+            client_key = register_client(
                 env,
-                "clients",
-                "create",
-                "--name",
-                "Benchmark TPP",
-                "--client-id",
-                CLIENT_ID,
-                "--redirect-uri",
+                workdir,
                 redirect_uri,
-                "--scope",
-                SCOPE,
-                "--jwks-file",
-                str(jwks_file),
                 "--access-token-ttl",
                 str(ACCESS_TOKEN_TTL),
                 "--dpop-bound-access-tokens",
+                client_id=CLIENT_ID,
+                scope=SCOPE,
             )
             password = secrets.token_urlsafe(18)  # BENCH-ONLY, dropped with the database
             run_cli(env, "users", "create", USERNAME, stdin=password + "\n")

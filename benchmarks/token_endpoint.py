@@ -587,6 +587,37 @@ def report(
 # --- main ---------------------------------------------------------------------------------
 
 
+def register_client(
+    env: dict[str, str],
+    workdir: Path,
+    redirect_uri: str,
+    *flags: str,
+    client_id: str = CLIENT_ID,
+    scope: str = SCOPE,
+) -> Any:
+    """Register the BENCH-ONLY TPP (ES256 key) through the real CLI; returns its private key."""
+    key = generate_key("ES256")
+    jwks_file = workdir / "bench-jwks.json"
+    jwks_file.write_text(json.dumps(public_jwks(key)))
+    run_cli(
+        env,
+        "clients",
+        "create",
+        "--name",
+        "Benchmark TPP",
+        "--client-id",
+        client_id,
+        "--redirect-uri",
+        redirect_uri,
+        "--scope",
+        scope,
+        "--jwks-file",
+        str(jwks_file),
+        *flags,
+    )
+    return key
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the clean-up still runs.
@@ -598,25 +629,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="authserver-bench-"))
     try:
         with backends(options, run_id, issuer, workdir) as env:
-            key = generate_key("ES256")
-            jwks_file = workdir / "bench-jwks.json"
-            jwks_file.write_text(json.dumps(public_jwks(key)))
-            run_cli(
-                env,
-                "clients",
-                "create",
-                "--name",
-                "Benchmark TPP",
-                "--client-id",
-                CLIENT_ID,
-                "--redirect-uri",
-                f"http://{LOOPBACK}/cb",
-                "--scope",
-                SCOPE,
-                "--jwks-file",
-                str(jwks_file),
-                *(["--dpop-bound-access-tokens"] if options.dpop else []),
-            )
+            flags = ["--dpop-bound-access-tokens"] if options.dpop else []
+            key = register_client(env, workdir, f"http://{LOOPBACK}/cb", *flags)
             tpp = Tpp(CLIENT_ID, key, "ES256", issuer, f"http://{LOOPBACK}/cb", scope=SCOPE)
             # The DPoP key is the TPP's own, apart from its client-authentication key.
             dpop_key = generate_key("ES256") if options.dpop else None
