@@ -33,15 +33,26 @@ def setup_services(app: Flask, settings: Settings, clock: Clock) -> Services:
     master_key = load_master_key(settings)
     app.config["SECRET_KEY"] = derive_key(master_key, "flask-session").hex()
     app.extensions[EXTENSION_KEY] = found = build_services(settings, clock, master_key)
+
+    def rebuild_revocations() -> None:
+        # The listener thread has no app context of its own.
+        with app.app_context():
+            found.revocations.rebuild_store()
+
+    found.revocation_view.bind_rebuild(rebuild_revocations)
     return found
 
 
 def setup_blueprints(app: Flask) -> None:
     from authserver.authorization.views import bp as authorization_bp
+    from authserver.consent.api import bp as consent_api_bp
     from authserver.consent.views import bp as consent_bp
     from authserver.discovery.views import bp as discovery_bp
+    from authserver.introspection.endpoint import bp as introspection_bp
     from authserver.keys.views import bp as keys_bp
     from authserver.par.endpoint import bp as par_bp
+    from authserver.revocation.admin import bp as revocation_admin_bp
+    from authserver.revocation.endpoint import bp as revocation_bp
     from authserver.sca.views import bp as sca_bp
     from authserver.tokens.endpoint import bp as tokens_bp
     from authserver.tokens.userinfo import bp as userinfo_bp
@@ -57,6 +68,10 @@ def setup_blueprints(app: Flask) -> None:
         consent_bp,
         tokens_bp,
         userinfo_bp,
+        revocation_bp,
+        introspection_bp,
+        revocation_admin_bp,
+        consent_api_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -22,6 +22,8 @@ from authserver.dpop.proof import DPoPValidator
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
+from authserver.revocation.service import RevocationService
+from authserver.revocation.view import RevocationView
 from authserver.sca.service import UserService
 from authserver.settings import Settings
 from authserver.store.base import Store
@@ -50,6 +52,8 @@ class Services:
     consents: ConsentService
     ledger: AccessTokenLedger
     refresh: RefreshTokenService
+    revocations: RevocationService
+    revocation_view: RevocationView
     dpop: DPoPValidator
 
 

@@ -5,6 +5,7 @@ from authserver.clients.models import Client
 from authserver.consent.models import Consent
 from authserver.db import Base
 from authserver.keys.models import SigningKey
+from authserver.revocation.models import RevocationWatermark
 from authserver.sca.models import User
 from authserver.tokens.models import IssuedAccessToken
 from authserver.tokens.models import RefreshToken
@@ -16,6 +17,7 @@ __all__ = [
     "Consent",
     "IssuedAccessToken",
     "RefreshToken",
+    "RevocationWatermark",
     "SigningKey",
     "User",
 ]

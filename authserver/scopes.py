@@ -9,5 +9,13 @@ SCOPES: dict[str, str] = {
 }
 
 
+# Operator scopes: only through client_credentials, never on a consent screen or in
+# discovery (an end user cannot grant them).
+ADMIN_REVOCATION = "authserver:revoke"
+ADMIN_SCOPES: dict[str, str] = {
+    ADMIN_REVOCATION: "Revoke every token of a client, user or consent (operators)",
+}
+
+
 def unknown_scopes(requested: list[str]) -> list[str]:
-    return [scope for scope in requested if scope not in SCOPES]
+    return [scope for scope in requested if scope not in SCOPES and scope not in ADMIN_SCOPES]

@@ -16,6 +16,9 @@ from authserver.dpop.proof import DPoPValidator
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
+from authserver.revocation.publisher import RevocationPublisher
+from authserver.revocation.service import RevocationService
+from authserver.revocation.view import RevocationView
 from authserver.sca.service import UserService
 from authserver.settings import Settings
 from authserver.store import build_store
@@ -30,7 +33,11 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
     audit = AuditTrail(clock)
     clients = ClientService(clock, audit)
     policy = FapiPolicy.from_settings(settings.oauth)
-    ledger = AccessTokenLedger(store, clock)
+    publisher = RevocationPublisher(store, clock)
+    ledger = AccessTokenLedger(store, clock, publisher)
+    refresh = RefreshTokenService(
+        settings.tokens, settings.oauth.refresh_grace, store, envelope, clock, ledger, audit
+    )
     client_keys = ClientKeyResolver(
         settings.oauth.jwks_fetch_timeout, settings.oauth.jwks_cache_seconds, clock
     )
@@ -52,9 +59,16 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
         codes=CodeStore(store, clock, settings.tokens.code_ttl),
         consents=ConsentService(clock, audit),
         ledger=ledger,
-        refresh=RefreshTokenService(
-            settings.tokens, settings.oauth.refresh_grace, store, envelope, clock, ledger, audit
+        refresh=refresh,
+        revocations=RevocationService(
+            clock=clock,
+            audit=audit,
+            clients=clients,
+            ledger=ledger,
+            refresh=refresh,
+            publisher=publisher,
         ),
+        revocation_view=RevocationView(store, clock, publisher),
         dpop=DPoPValidator(
             public_base_url=settings.issuer,
             store=store,

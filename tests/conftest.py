@@ -161,6 +161,7 @@ def settings(make_settings: Any) -> Settings:
 def app(settings: Settings, clock: FrozenClock) -> Iterator[Flask]:
     application = create_app(settings, clock=clock)
     yield application
+    services(application).revocation_view.close()
     with application.app_context():
         from authserver.db import db
 

@@ -32,12 +32,14 @@ def closed_port() -> int:
 def app_with(settings: Any, clock: Any) -> Iterator[Flask]:
     """A second app with its own settings (e.g. an unreachable store), disposed like ``app``."""
     from authserver import create_app
+    from authserver.context import services
     from authserver.db import db
 
     application = create_app(settings, clock=clock)
     try:
         yield application
     finally:
+        services(application).revocation_view.close()
         with application.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -21,6 +21,7 @@ from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.errors import InvalidRequestError
 from authserver.fapi import FapiPolicy
 from authserver.pkce import check_challenge
+from authserver.scopes import ADMIN_SCOPES
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def check_scope(params: Params, client: Client, policy: FapiPolicy) -> None:
     scopes = params.get("scope", "").split()
     if not scopes:
         raise InvalidScopeError("scope is required.")
-    if any(scope not in client.scopes for scope in scopes):
+    if any(scope not in client.scopes or scope in ADMIN_SCOPES for scope in scopes):
         raise InvalidScopeError()
 
 

@@ -15,6 +15,7 @@ from authserver.cli.clients import clients
 from authserver.cli.db import db_group
 from authserver.cli.demo import demo
 from authserver.cli.keys import keys
+from authserver.cli.revoke import revoke
 from authserver.cli.run import run
 from authserver.cli.users import users
 from authserver.settings import SettingsError
@@ -25,7 +26,7 @@ def cli() -> None:
     """authserver: FAPI 2.0 authorization server for open banking."""
 
 
-for command in (run, db_group, demo, clients, users, keys, audit):
+for command in (run, db_group, demo, clients, users, keys, audit, revoke):
     cli.add_command(command)
 
 

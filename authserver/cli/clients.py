@@ -42,7 +42,9 @@ def _read_jwks(path: Path) -> dict[str, Any]:
 @clients.command("create")
 @click.option("--name", "client_name", required=True, help="Name shown on consent screens.")
 @click.option("--client-id", default=None, help="Defaults to a random tpp-… identifier.")
-@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option(
+    "--redirect-uri", "redirect_uris", multiple=True, help="Repeatable; not for resource servers."
+)
 @click.option("--scope", "scopes", multiple=True, help="Repeatable or space-separated.")
 @click.option("--jwks-file", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--jwks-uri", default=None)
@@ -54,6 +56,16 @@ def _read_jwks(path: Path) -> dict[str, Any]:
     "--dpop-bound-access-tokens",
     is_flag=True,
     help="Refuse token requests without a DPoP proof (RFC 9449 §5.2).",
+)
+@click.option(
+    "--resource-server",
+    is_flag=True,
+    help="A resource server: may introspect access tokens, has no grants or redirect URIs.",
+)
+@click.option(
+    "--introspection-alg",
+    default=None,
+    help="Always answer introspection with a JWT signed so (RFC 9701): PS256 or ES256.",
 )
 @json_option
 def create(
@@ -68,6 +80,8 @@ def create(
     jarm_alg: str,
     access_token_ttl: int | None,
     dpop_bound_access_tokens: bool,
+    resource_server: bool,
+    introspection_alg: str | None,
     as_json: bool,
 ) -> None:
     """Register a client (private_key_jwt with its public keys)."""
@@ -83,7 +97,11 @@ def create(
         authorization_signed_response_alg=jarm_alg,
         access_token_ttl=access_token_ttl,
         dpop_bound_access_tokens=dpop_bound_access_tokens,
+        resource_server=resource_server,
+        introspection_signed_response_alg=introspection_alg,
     )
+    if resource_server:
+        request.grant_types = []
     with app_services() as svc:
         try:
             client = svc.clients.create(request, actor=operator())

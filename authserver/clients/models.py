@@ -37,5 +37,9 @@ class Client(UUIDPrimaryKey, Base):
     dpop_bound_access_tokens: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sa_false()
     )
+    # A resource server may introspect access tokens issued for the audience it serves.
+    resource_server: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # RFC 9701 §6: introspection answers to this client are always signed JWTs.
+    introspection_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]

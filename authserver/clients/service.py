@@ -22,6 +22,8 @@ from authserver.scopes import unknown_scopes
 SUPPORTED_AUTH_METHODS = ("private_key_jwt",)
 # JARM signing: FAPI algorithms the server holds keys for (Message Signing §5.4).
 JARM_ALGS = ("PS256", "ES256")
+# RFC 9701 signing: FAPI algorithms only (RS256, the RFC's default, is not allowed by FAPI).
+INTROSPECTION_ALGS = ("PS256", "ES256")
 ACCESS_TOKEN_TTL_RANGE = (60, 3600)
 DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"]
 _PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -45,6 +47,9 @@ class ClientRequest:
     authorization_signed_response_alg: str = "PS256"
     access_token_ttl: int | None = None
     dpop_bound_access_tokens: bool = False
+    resource_server: bool = False
+    """May introspect access tokens for its audience; gets no grants of its own."""
+    introspection_signed_response_alg: str | None = None
 
 
 def validate_public_jwks(jwks: Any) -> dict[str, Any]:
@@ -75,8 +80,17 @@ def _validate(request: ClientRequest) -> None:
         raise ClientRegistrationError(
             "token_endpoint_auth_method must be one of: " + ", ".join(SUPPORTED_AUTH_METHODS)
         )
-    if not request.redirect_uris:
+    if "authorization_code" in request.grant_types and not request.redirect_uris:
         raise ClientRegistrationError("at least one redirect_uri is required")
+    if request.resource_server and (request.grant_types or request.redirect_uris):
+        raise ClientRegistrationError(
+            "a resource server has no grant types and no redirect_uris (it only introspects)"
+        )
+    alg = request.introspection_signed_response_alg
+    if alg is not None and alg not in INTROSPECTION_ALGS:
+        raise ClientRegistrationError(
+            "introspection_signed_response_alg must be one of: " + ", ".join(INTROSPECTION_ALGS)
+        )
     for uri in request.redirect_uris:
         problem = redirect_uri_problem(uri)
         if problem:
@@ -122,6 +136,8 @@ class ClientService:
             authorization_signed_response_alg=request.authorization_signed_response_alg,
             access_token_ttl=request.access_token_ttl,
             dpop_bound_access_tokens=request.dpop_bound_access_tokens,
+            resource_server=request.resource_server,
+            introspection_signed_response_alg=request.introspection_signed_response_alg,
             disabled=False,
             created_at=self._clock.now(),
         )
@@ -170,6 +186,8 @@ def client_to_dict(client: Client) -> dict[str, Any]:
         "authorization_signed_response_alg": client.authorization_signed_response_alg,
         "access_token_ttl": client.access_token_ttl,
         "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+        "resource_server": client.resource_server,
+        "introspection_signed_response_alg": client.introspection_signed_response_alg,
         "disabled": client.disabled,
         "created_at": client.created_at.isoformat(),
     }

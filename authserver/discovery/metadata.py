@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from authserver.clients.service import INTROSPECTION_ALGS
 from authserver.fapi import FapiPolicy
 from authserver.scopes import SCOPES
 from authserver.settings import Settings
@@ -29,6 +30,15 @@ def build_metadata(settings: Settings, policy: FapiPolicy) -> dict[str, Any]:
         "code_challenge_methods_supported": list(policy.pkce_methods),
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": algs,
+        # RFC 7009 and RFC 7662: same client authentication as the token endpoint.
+        "revocation_endpoint": f"{issuer}/revoke",
+        "revocation_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "revocation_endpoint_auth_signing_alg_values_supported": algs,
+        "introspection_endpoint": f"{issuer}/introspect",
+        "introspection_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": algs,
+        # RFC 9701 §7: FAPI algorithms only.
+        "introspection_signing_alg_values_supported": list(INTROSPECTION_ALGS),
         "request_object_signing_alg_values_supported": algs,
         "require_signed_request_object": False,
         "authorization_signing_alg_values_supported": ["PS256", "ES256"],

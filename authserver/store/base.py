@@ -16,6 +16,17 @@ class Subscription(Protocol):
 class Store(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        """Several values in one round trip, in the order asked."""
+        ...
+
+    def scan(self, prefix: str) -> dict[str, bytes]:
+        """Every live key starting with ``prefix`` (prefix included) and its value.
+
+        For start-up snapshots of small, TTL-bounded sets (revocations), not hot paths.
+        """
+        ...
+
     def set(self, key: str, value: bytes, ttl: float) -> None:
         """Store ``value`` for ``ttl`` seconds, replacing any previous value."""
         ...

@@ -51,6 +51,15 @@ class MemoryStore:
         with self._lock:
             return self._live(key)
 
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        with self._lock:
+            return [self._live(key) for key in keys]
+
+    def scan(self, prefix: str) -> dict[str, bytes]:
+        with self._lock:
+            found = {key: self._live(key) for key in list(self._data) if key.startswith(prefix)}
+        return {key: value for key, value in found.items() if value is not None}
+
     def set(self, key: str, value: bytes, ttl: float) -> None:
         with self._lock:
             self._data[key] = (value, self._clock.time() + ttl)

@@ -6,6 +6,7 @@ Every Redis failure surfaces as StoreUnavailableError (fail closed, OPS-6).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from authserver.store.errors import StoreUnavailableError
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+SCAN_BATCH = 500
 
 # INCR then set the window's expiry only on the first hit, atomically.
 _INCR_WINDOW = """
@@ -41,6 +43,11 @@ def _as_bytes(value: object) -> bytes | None:
     if value is None or isinstance(value, bytes):
         return value
     return str(value).encode()
+
+
+def _glob_escape(text: str) -> str:
+    """SCAN MATCH is a glob: escape its special characters in a literal prefix."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
 def _ms(seconds: float) -> int:
@@ -79,6 +86,26 @@ class RedisStore:
         with _unavailable_on_error():
             value = self._client.get(self._k(key))
         return _as_bytes(value)
+
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        with _unavailable_on_error():
+            values = self._client.mget([self._k(key) for key in keys])
+        return [_as_bytes(value) for value in values]
+
+    def scan(self, prefix: str) -> dict[str, bytes]:
+        pattern = _glob_escape(self._k(prefix)) + "*"
+        found: dict[str, bytes] = {}
+        with _unavailable_on_error():
+            names = [_as_bytes(name) for name in self._client.scan_iter(match=pattern, count=1000)]
+            keys = [name.decode() for name in names if name is not None]
+            for start in range(0, len(keys), SCAN_BATCH):
+                batch = keys[start : start + SCAN_BATCH]
+                for key, value in zip(batch, self._client.mget(batch), strict=True):
+                    if value is not None:
+                        found[key.removeprefix(self._prefix)] = _as_bytes(value) or b""
+        return found
 
     def set(self, key: str, value: bytes, ttl: float) -> None:
         with _unavailable_on_error():

@@ -10,10 +10,15 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from joserfc.errors import JoseError
+
 from authserver.clients.models import Client
 from authserver.context import Services
+from authserver.keys.service import UnknownKeyError
 
 ACCESS_TOKEN_TYPE = "at+jwt"
+# Every algorithm an access token of ours may carry (tokens.access_token_alg choices).
+ACCESS_TOKEN_ALGS = ["RS256", "PS256", "ES256"]
 BEARER = "Bearer"
 DPOP = "DPoP"
 ID_TOKEN_ALG = "PS256"
@@ -81,6 +86,42 @@ def issue_access_token(svc: Services, client: Client, subject: TokenSubject) -> 
         "expires_in": ttl,
         "scope": claims["scope"],
     }
+
+
+def read_access_token(svc: Services, token: str) -> dict[str, Any] | None:
+    """The claims of a JWT access token this server signed, or None.
+
+    Checks what makes it ours (signature by a published key, ``typ`` at+jwt per RFC
+    9068 §4 so an ID token is never taken for one, our ``iss``); expiry, audience and
+    revocation are for the caller, because revocation must act on expired tokens too.
+    """
+    try:
+        verified = svc.keys.verify(token, ACCESS_TOKEN_ALGS)
+    except (UnknownKeyError, JoseError, ValueError):
+        return None
+    claims: dict[str, Any] = dict(verified.claims)
+    if verified.header.get("typ") != ACCESS_TOKEN_TYPE or claims.get("iss") != svc.settings.issuer:
+        return None
+    return claims
+
+
+def live_access_token(svc: Services, token: str) -> dict[str, Any] | None:
+    """The claims of an access token of ours that is for our audience, unexpired and not
+    revoked; None otherwise. Shared by this guard and introspection.
+
+    StoreUnavailableError (a 503) propagates: an unknown revocation state is never a 200.
+    """
+    claims = read_access_token(svc, token)
+    if (
+        claims is None
+        or claims.get("aud") != audience(svc)
+        or not isinstance(claims.get("exp"), int)
+        or claims["exp"] <= svc.clock.time()
+    ):
+        return None
+    if svc.revocation_view.is_revoked(claims):
+        return None
+    return claims
 
 
 def left_half_hash(value: str) -> str:

@@ -1,7 +1,8 @@
 """Ledger of issued access tokens, so a family or a replayed code can be revoked everywhere.
 
-Revocation writes SQL first (revoked_at), then puts the jti in the store's deny-set
-for the token's remaining life; ``is_revoked`` reads the deny-set and fails closed.
+Revocation writes SQL first (revoked_at), then hands the jti to the revocation
+publisher (store deny-set for the token's remaining life, plus a message to every
+resource server); ``is_revoked`` reads the deny-set and fails closed.
 """
 
 from __future__ import annotations
@@ -9,20 +10,24 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import select
 from sqlalchemy import update
 
 from authserver.clock import Clock
 from authserver.db import db
+from authserver.revocation.publisher import RevocationPublisher
+from authserver.revocation.state import DENY_PREFIX
+from authserver.revocation.state import JTI
+from authserver.revocation.state import Revocation
 from authserver.store.base import Store
 from authserver.tokens.models import IssuedAccessToken
 
-DENY_PREFIX = "revoked_jti:"
-
 
 class AccessTokenLedger:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, publisher: RevocationPublisher) -> None:
         self._store = store
         self._clock = clock
+        self._publisher = publisher
 
     def record(
         self,
@@ -60,30 +65,42 @@ class AccessTokenLedger:
         """Revoke every access token issued from one authorization code (code replay)."""
         return self._revoke(IssuedAccessToken.code_id == code_id)
 
+    def find(self, jti: str) -> IssuedAccessToken | None:
+        return db.session.get(IssuedAccessToken, jti)
+
     def is_revoked(self, jti: str) -> bool:
         """True when the jti is in the deny-set; StoreUnavailableError when that can't be known."""
         return self._store.get(DENY_PREFIX + jti) is not None
 
-    def _revoke(self, condition: ColumnElement[bool]) -> int:
-        """Mark matching rows revoked and commit, then deny-list the still-unexpired ones.
+    def mark_jti(self, jti: str) -> list[Revocation]:
+        """Mark one access token revoked in the pending unit of work (the caller commits,
+        then publishes the returned facts)."""
+        return self._mark(IssuedAccessToken.jti == jti)
 
-        SQL is the record of truth, so it is committed first: if the store then fails,
-        the error propagates and the revocation can be replayed from SQL.
-        """
+    def mark_family(self, family_id: str) -> list[Revocation]:
+        return self._mark(IssuedAccessToken.family_id == family_id)
+
+    def _revoke(self, condition: ColumnElement[bool]) -> int:
+        """Mark, commit, then publish. SQL is the record of truth, so it is committed
+        first: if the store then fails, the error propagates (503) and the revocation
+        is replayed from SQL."""
+        facts = self._mark(condition)
+        db.session.commit()
+        return self._publisher.publish(facts)
+
+    def _mark(self, condition: ColumnElement[bool]) -> list[Revocation]:
+        """Set revoked_at on matching rows; the facts cover every unexpired match, revoked
+        before or not, so a retry after a store outage still reaches every resource server."""
         now = self._clock.now()
-        statement = (
+        live = db.session.execute(
+            select(IssuedAccessToken.jti, IssuedAccessToken.expires_at).where(
+                condition, IssuedAccessToken.expires_at > now
+            )
+        ).all()
+        db.session.execute(
             update(IssuedAccessToken)
             .where(condition, IssuedAccessToken.revoked_at.is_(None))
             .values(revoked_at=now)
-            .returning(IssuedAccessToken.jti, IssuedAccessToken.expires_at)
             .execution_options(synchronize_session=False)
         )
-        revoked = db.session.execute(statement).all()
-        db.session.commit()
-        denied = 0
-        for jti, expires_at in revoked:
-            remaining = (expires_at - now).total_seconds()
-            if remaining > 0:
-                self._store.set(DENY_PREFIX + jti, b"1", ttl=remaining)
-                denied += 1
-        return denied
+        return [Revocation(JTI, jti, until=expires_at.timestamp()) for jti, expires_at in live]

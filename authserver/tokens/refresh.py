@@ -140,7 +140,7 @@ class RefreshTokenService:
 
     def revoke_family(self, family_id: str, *, reason: str) -> None:
         """Revoke every refresh token of the family and the access tokens it produced."""
-        self._mark_family_revoked(family_id)
+        self.mark_family_revoked(family_id)
         revoked_access = self._ledger.revoke_family(family_id)
         log.info(
             "refresh_family_revoked",
@@ -217,7 +217,7 @@ class RefreshTokenService:
     def _reuse_detected(self, row: RefreshToken) -> None:
         """Revoke the family; the audit row commits together with the refresh-token revocation."""
         family_id, client_id = row.family_id, row.client_id
-        self._mark_family_revoked(family_id)
+        self.mark_family_revoked(family_id)
         self._audit.record(
             "refresh_token.reuse_detected",
             actor=f"client:{client_id}",
@@ -233,7 +233,14 @@ class RefreshTokenService:
             revoked_access_tokens=revoked_access,
         )
 
-    def _mark_family_revoked(self, family_id: str) -> None:
+    def find(self, token: str) -> RefreshToken | None:
+        """The row of an opaque refresh token, looked up by its hash only."""
+        return db.session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == hash_token(token))
+        )
+
+    def mark_family_revoked(self, family_id: str) -> None:
+        """In the pending unit of work; the caller commits."""
         db.session.execute(
             update(RefreshToken)
             .where(RefreshToken.family_id == family_id, RefreshToken.status != REVOKED)

@@ -32,9 +32,12 @@ def test_metadata_lists_the_fapi_endpoints_and_capabilities(
     assert "RS256" not in body["request_object_signing_alg_values_supported"]
     assert "password" not in body["grant_types_supported"]
     assert body["dpop_signing_alg_values_supported"] == ["PS256", "ES256", "EdDSA"]
-    # Not built yet, so not advertised.
-    for absent in ("introspection_endpoint", "revocation_endpoint"):
-        assert absent not in body
+    assert body["revocation_endpoint"] == f"{issuer}/revoke"
+    assert body["introspection_endpoint"] == f"{issuer}/introspect"
+    for endpoint in ("revocation", "introspection"):
+        assert body[f"{endpoint}_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+        assert "RS256" not in body[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
+    assert body["introspection_signing_alg_values_supported"] == ["PS256", "ES256"]
 
 
 def test_every_advertised_endpoint_exists(client: FlaskClient, settings: Settings) -> None:

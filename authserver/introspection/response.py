@@ -1,0 +1,84 @@
+"""What introspection says about a token, and to whom.
+
+A token is described only to a caller it is meant for: an access token to the client
+it was issued to or to a registered resource server of its audience; a refresh token
+only to its client. Everything else (unknown, expired, revoked, foreign) is exactly
+``{"active": false}`` (RFC 7662 §2.2), so the answer leaks nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from authserver.clients.models import Client
+from authserver.consent.models import AUTHORISED
+from authserver.context import Services
+from authserver.tokens.access_token import BEARER
+from authserver.tokens.access_token import DPOP
+from authserver.tokens.access_token import audience
+from authserver.tokens.access_token import live_access_token
+from authserver.tokens.access_token import read_access_token
+from authserver.tokens.models import ACTIVE
+from authserver.tokens.models import RefreshToken
+
+INACTIVE: dict[str, Any] = {"active": False}
+# Claims of an access token that an introspection answer repeats as they are.
+_ACCESS_TOKEN_FIELDS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "cnf")
+
+
+def introspect(svc: Services, token: str, caller: Client) -> dict[str, Any]:
+    # A JWT of ours is an access token; anything else can only be a refresh token.
+    if read_access_token(svc, token) is not None:
+        return _access_token(svc, token, caller)
+    row = svc.refresh.find(token)
+    if row is not None:
+        return _refresh_token(svc, row, caller)
+    return dict(INACTIVE)
+
+
+def _access_token(svc: Services, token: str, caller: Client) -> dict[str, Any]:
+    claims = live_access_token(svc, token)
+    if claims is None:
+        return dict(INACTIVE)
+    meant_for_caller = claims.get("client_id") == caller.client_id or (
+        caller.resource_server and claims.get("aud") == audience(svc)
+    )
+    if not meant_for_caller:
+        return dict(INACTIVE)
+    body: dict[str, Any] = {"active": True}
+    body.update({name: claims[name] for name in _ACCESS_TOKEN_FIELDS if name in claims})
+    body["nbf"] = claims.get("nbf", claims.get("iat"))
+    cnf = claims.get("cnf")
+    body["token_type"] = DPOP if isinstance(cnf, dict) and "jkt" in cnf else BEARER
+    if "consent_id" in claims:
+        body["consent_id"] = claims["consent_id"]
+    return body
+
+
+def _refresh_token(svc: Services, row: RefreshToken, caller: Client) -> dict[str, Any]:
+    now = svc.clock.now()
+    expires_at = min(row.expires_at, row.family_expires_at)
+    if row.client_id != caller.client_id or row.status != ACTIVE or now >= expires_at:
+        return dict(INACTIVE)
+    if caller.disabled:
+        return dict(INACTIVE)
+    if row.consent_id:
+        consent = svc.consents.get(row.consent_id)
+        if consent is None or consent.status != AUTHORISED:
+            return dict(INACTIVE)
+    return {
+        "active": True,
+        "scope": row.scope,
+        "client_id": row.client_id,
+        "sub": row.user_id or row.client_id,
+        "iss": svc.settings.issuer,
+        "exp": _epoch(expires_at),
+        "iat": _epoch(row.created_at),
+        "nbf": _epoch(row.created_at),
+        "token_type": "refresh_token",
+    }
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())

@@ -1,0 +1,87 @@
+"""POST /admin/revocations: bulk revocation for operators' tooling.
+
+Authenticated like any API: an access token carrying the ``authserver:revoke`` scope
+(an operator client through client_credentials, DPoP or Bearer as configured).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import g
+from flask import jsonify
+from flask import request
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import ValidationError
+from pydantic import model_validator
+
+from authserver.context import services
+from authserver.db import db
+from authserver.errors import InvalidRequestError
+from authserver.resources.guard import require_token
+from authserver.revocation.service import BulkRevocation
+from authserver.revocation.service import RevocationTargetNotFoundError
+from authserver.scopes import ADMIN_REVOCATION
+
+bp = Blueprint("revocation_admin", __name__)
+
+_Identifier = Field(default=None, min_length=1, max_length=100)
+
+
+class BulkRevocationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    client_id: str | None = _Identifier
+    user_id: str | None = _Identifier
+    consent_id: str | None = _Identifier
+    reason: str = Field(default="operator request", min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> BulkRevocationRequest:
+        given = [self.client_id, self.user_id, self.consent_id]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError("give exactly one of client_id, user_id or consent_id")
+        return self
+
+
+def _parse(body: Any) -> BulkRevocationRequest:
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The body must be a JSON object.")
+    try:
+        return BulkRevocationRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidRequestError(f"{where}: {message}" if where else message) from None
+
+
+def bulk_revoke(parsed: BulkRevocationRequest, actor: str) -> BulkRevocation:
+    svc = services()
+    try:
+        if parsed.client_id is not None:
+            return svc.revocations.revoke_client(
+                parsed.client_id, actor=actor, reason=parsed.reason
+            )
+        if parsed.user_id is not None:
+            return svc.revocations.revoke_user(parsed.user_id, actor=actor, reason=parsed.reason)
+        assert parsed.consent_id is not None  # noqa: S101 - guaranteed by the model
+        return svc.revocations.revoke_consent(parsed.consent_id, actor=actor, reason=parsed.reason)
+    except RevocationTargetNotFoundError:
+        db.session.rollback()
+        abort(404)
+
+
+@bp.post("/admin/revocations")
+@require_token(ADMIN_REVOCATION)
+def create_revocation() -> Response:
+    parsed = _parse(request.get_json(silent=True))
+    result = bulk_revoke(parsed, actor=f"client:{g.token_claims['client_id']}")
+    response = jsonify(result.to_dict())
+    response.headers["Cache-Control"] = "no-store"
+    return response
