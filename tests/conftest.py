@@ -36,6 +36,8 @@ from authserver.context import services
 from authserver.settings import Settings
 from authserver.settings import load_settings
 
+pytest_plugins = ["tests.flow_fixtures"]
+
 TEST_DATABASE_URL = os.environ.get("AUTHSERVER_TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("AUTHSERVER_TEST_REDIS_URL") or None
 # TEST-ONLY master key: never use outside this suite.

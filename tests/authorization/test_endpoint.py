@@ -22,7 +22,6 @@ from conformance.tpp import Browser
 from conformance.tpp import HttpResponse
 from conformance.tpp import Tpp
 from conformance.tpp import query_params
-from tests.flows import conftest as flow_fixtures
 from tests.par import Authorized
 from tests.par import Pushed
 from tests.par import authorize_path
@@ -31,13 +30,6 @@ from tests.par import finish
 from tests.par import login
 from tests.par import push
 from tests.par import redeem
-
-services_ = flow_fixtures.services_
-transport = flow_fixtures.transport
-browser = flow_fixtures.browser
-make_tpp = flow_fixtures.make_tpp
-tpp = flow_fixtures.tpp
-user = flow_fixtures.user
 
 
 def get(client: FlaskClient, svc: Services, path: str) -> TestResponse:

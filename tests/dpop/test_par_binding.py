@@ -26,7 +26,6 @@ from tests.dpop.test_token_endpoint import code_form
 from tests.dpop.test_token_endpoint import post
 from tests.dpop.test_token_endpoint import proof_for
 from tests.dpop.test_token_endpoint import token
-from tests.flows import conftest as flow_fixtures
 from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
 from tests.par import Authorized
@@ -35,13 +34,6 @@ from tests.par import finish
 from tests.par import frozen_auth
 from tests.par import jar_times
 from tests.par import register
-
-services_ = flow_fixtures.services_
-transport = flow_fixtures.transport
-browser = flow_fixtures.browser
-make_tpp = flow_fixtures.make_tpp
-tpp = flow_fixtures.tpp
-user = flow_fixtures.user
 
 
 def push(

@@ -26,7 +26,6 @@ from conformance.tpp import dpop_proof
 from conformance.tpp import generate_key
 from tests.cli.test_cli import public_jwks_file
 from tests.cli.test_cli import run_json
-from tests.flows import conftest as flow_fixtures
 from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
 from tests.par import SERVER_ALGS
@@ -35,13 +34,6 @@ from tests.par import authorize
 from tests.par import frozen_auth
 from tests.par import register
 from tests.par import server_keys
-
-services_ = flow_fixtures.services_
-transport = flow_fixtures.transport
-browser = flow_fixtures.browser
-make_tpp = flow_fixtures.make_tpp
-tpp = flow_fixtures.tpp
-user = flow_fixtures.user
 
 SCOPES = ["openid", "accounts:read", "payments:write"]
 

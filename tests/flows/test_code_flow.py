@@ -9,9 +9,9 @@ from conformance.tpp import Browser
 from conformance.tpp import Tpp
 from conformance.tpp import read_callback
 from conformance.tpp import server_keys
-from tests.flows.conftest import PASSWORD
-from tests.flows.conftest import USERNAME
-from tests.flows.conftest import FlaskTransport
+from tests.flow_fixtures import PASSWORD
+from tests.flow_fixtures import USERNAME
+from tests.flow_fixtures import FlaskTransport
 
 
 def run_flow(

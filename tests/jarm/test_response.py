@@ -25,9 +25,8 @@ from authserver.db import db
 from conformance.tpp import Browser
 from conformance.tpp import Tpp
 from conformance.tpp import csrf_token
-from tests.flows import conftest as flow_fixtures
-from tests.flows.conftest import PASSWORD
-from tests.flows.conftest import USERNAME
+from tests.flow_fixtures import PASSWORD
+from tests.flow_fixtures import USERNAME
 from tests.par import Pushed
 from tests.par import authorize
 from tests.par import authorize_path
@@ -37,13 +36,6 @@ from tests.par import login
 from tests.par import push
 from tests.par import register
 from tests.par import verify_jarm
-
-services_ = flow_fixtures.services_
-transport = flow_fixtures.transport
-browser = flow_fixtures.browser
-make_tpp = flow_fixtures.make_tpp
-tpp = flow_fixtures.tpp
-user = flow_fixtures.user
 
 SESSION_COOKIE = "session"
 

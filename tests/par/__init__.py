@@ -30,9 +30,9 @@ from conformance.tpp import csrf_token
 from conformance.tpp import generate_key
 from conformance.tpp import public_jwks
 from conformance.tpp import query_params
-from tests.flows.conftest import PASSWORD
-from tests.flows.conftest import REDIRECT_URI
-from tests.flows.conftest import USERNAME
+from tests.flow_fixtures import PASSWORD
+from tests.flow_fixtures import REDIRECT_URI
+from tests.flow_fixtures import USERNAME
 
 SERVER_ALGS = ["RS256", "PS256", "ES256"]
 

@@ -21,7 +21,6 @@ from authserver.context import services
 from authserver.par.store import URN_PREFIX
 from conformance.tpp import Browser
 from conformance.tpp import Tpp
-from tests.flows import conftest as flow_fixtures
 from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
 from tests.par import SERVER_ALGS
@@ -35,12 +34,6 @@ from tests.par import register
 from tests.par import server_keys
 
 # The end-to-end fixtures of tests/flows (one definition, shared).
-services_ = flow_fixtures.services_
-transport = flow_fixtures.transport
-browser = flow_fixtures.browser
-make_tpp = flow_fixtures.make_tpp
-tpp = flow_fixtures.tpp
-user = flow_fixtures.user
 
 
 def params_for(tpp: Tpp, **overrides: str | None) -> dict[str, str]:

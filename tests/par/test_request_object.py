@@ -18,7 +18,6 @@ from joserfc.jwk import RSAKey
 from authserver.context import Services
 from conformance.tpp import Browser
 from conformance.tpp import Tpp
-from tests.flows import conftest as flow_fixtures
 from tests.helpers import assert_oauth_error
 from tests.par import SERVER_ALGS
 from tests.par import Pushed
@@ -29,13 +28,6 @@ from tests.par import par_signed
 from tests.par import redeem
 from tests.par import register
 from tests.par import server_keys
-
-services_ = flow_fixtures.services_
-transport = flow_fixtures.transport
-browser = flow_fixtures.browser
-make_tpp = flow_fixtures.make_tpp
-tpp = flow_fixtures.tpp
-user = flow_fixtures.user
 
 MINUTE = 60
 

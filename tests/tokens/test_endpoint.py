@@ -20,7 +20,6 @@ from authserver.tokens.access_token import left_half_hash
 from conformance.tpp import Browser
 from conformance.tpp import Tpp
 from conformance.tpp import pkce_pair
-from tests.flows import conftest as flow_fixtures
 from tests.helpers import assert_oauth_error
 from tests.par import SERVER_ALGS
 from tests.par import Authorized
@@ -31,13 +30,6 @@ from tests.par import post_form
 from tests.par import redeem
 from tests.par import register
 from tests.par import server_keys
-
-services_ = flow_fixtures.services_
-transport = flow_fixtures.transport
-browser = flow_fixtures.browser
-make_tpp = flow_fixtures.make_tpp
-tpp = flow_fixtures.tpp
-user = flow_fixtures.user
 
 
 def token_request(

@@ -1,4 +1,5 @@
-"""Fixtures for end-to-end flows: registered TPPs, a user, and the Flask test client as a
+"""Fixtures for end-to-end flows (a pytest plugin loaded by tests/conftest.py): registered
+TPPs and resource servers, a user, and the Flask test client as a
 ``conformance.tpp.Transport`` (HTTPS base URL, so Secure cookies flow as in a browser).
 
 Flow tests never hold an app context across requests (each request gets its own, as
@@ -77,6 +78,33 @@ def make_tpp(app: Flask, services_: Services) -> Any:
                     redirect_uris=[REDIRECT_URI],
                     scopes=["openid", "accounts:read", "payments:write"],
                     jwks=public_jwks(key),
+                    **registration,
+                ),
+                actor="test",
+            )
+        return Tpp(client_id, key, alg, svc.settings.issuer, REDIRECT_URI)
+
+    return _make
+
+
+@pytest.fixture
+def make_resource_server(app: Flask, services_: Services) -> Any:
+    """Register a resource-server client (introspection only); returns its Tpp identity
+    (key, assertion builder) for calling /introspect."""
+    svc = services_
+
+    def _make(client_id: str = "rs-one", alg: str = "ES256", **registration: Any) -> Tpp:
+        key = generate_key(alg)
+        with app.app_context():
+            svc.clients.create(
+                ClientRequest(
+                    client_name=f"{client_id} (test resource server)",
+                    client_id=client_id,
+                    redirect_uris=[],
+                    scopes=[],
+                    grant_types=[],
+                    jwks=public_jwks(key),
+                    resource_server=True,
                     **registration,
                 ),
                 actor="test",
