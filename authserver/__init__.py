@@ -46,6 +46,7 @@ def setup_services(app: Flask, settings: Settings, clock: Clock) -> Services:
 def setup_blueprints(app: Flask) -> None:
     from authserver.authorization.views import bp as authorization_bp
     from authserver.consent.api import bp as consent_api_bp
+    from authserver.consent.dashboard import bp as dashboard_bp
     from authserver.consent.views import bp as consent_bp
     from authserver.discovery.views import bp as discovery_bp
     from authserver.introspection.endpoint import bp as introspection_bp
@@ -72,10 +73,11 @@ def setup_blueprints(app: Flask) -> None:
         introspection_bp,
         revocation_admin_bp,
         consent_api_bp,
+        dashboard_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    for prefix in ("/authorize", "/login", "/consent"):
+    for prefix in ("/authorize", "/login", "/consent", "/account"):
         register_browser_prefix(app, prefix)
 
 

@@ -9,3 +9,7 @@ from wtforms import SubmitField
 class ConsentForm(FlaskForm):  # type: ignore[misc]
     approve = SubmitField("Approve")
     deny = SubmitField("Deny")
+
+
+class WithdrawForm(FlaskForm):  # type: ignore[misc]
+    withdraw = SubmitField("Withdraw")

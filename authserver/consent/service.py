@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from authserver.audit.service import AuditTrail
 from authserver.clock import Clock
 from authserver.consent.models import AUTHORISED
@@ -41,3 +43,13 @@ class ConsentService:
 
     def get(self, consent_id: str) -> Consent | None:
         return db.session.get(Consent, consent_id)
+
+    def of_user(self, user_id: str) -> list[Consent]:
+        """Newest first, every status: the dashboard shows the history too."""
+        return list(
+            db.session.scalars(
+                select(Consent)
+                .where(Consent.user_id == user_id)
+                .order_by(Consent.created_at.desc(), Consent.id)
+            )
+        )

@@ -15,6 +15,9 @@ from flask import session
 from authserver.sca.models import User
 
 PENDING_KEY = "authz"
+RETURN_KEY = "return_to"
+# Pages a login may return to: a fixed list of our own paths, never a user-given URL.
+RETURN_PAGES = frozenset({"/account/consents"})
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,26 @@ class Pending:
 
 def start(user: User, now: float) -> None:
     pending = session.get(PENDING_KEY)
+    return_to = session.get(RETURN_KEY)
     session.clear()
     session["sid"] = secrets.token_urlsafe(16)  # rotated at every login
     session["uid"] = user.id
     session["auth_time"] = int(now)
     if pending:
         session[PENDING_KEY] = pending
+    if return_to in RETURN_PAGES:
+        session[RETURN_KEY] = return_to
+
+
+def set_return_to(path: str) -> None:
+    if path not in RETURN_PAGES:
+        raise ValueError("not a page a login may return to")
+    session[RETURN_KEY] = path
+
+
+def take_return_to() -> str | None:
+    value = session.pop(RETURN_KEY, None)
+    return value if value in RETURN_PAGES else None
 
 
 def current_user_id() -> str | None:

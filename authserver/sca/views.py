@@ -16,6 +16,13 @@ from authserver.sca.forms import LoginForm
 bp = Blueprint("sca", __name__)
 
 
+def _after_login() -> str:
+    """A pending authorization first; else the page that sent the user to log in."""
+    if user_session.pending():
+        return url_for("consent.consent")
+    return user_session.take_return_to() or "/login/done"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     svc = services()
@@ -29,7 +36,7 @@ def login() -> ResponseReturnValue:
             user_session.start(user, svc.clock.time())
             next_step = svc.users.second_factor_step(user)
             if next_step is None:
-                next_step = url_for("consent.consent") if user_session.pending() else "/login/done"
+                next_step = _after_login()
             return redirect(next_step, code=303)
         error = "Invalid username or password."
     elif form.is_submitted():
