@@ -444,3 +444,71 @@ def test_code_flow_with_dpop_login_consent_jarm_tokens_and_refresh_reuse(
     assert 'error="invalid_token"' in (header(revoked, "WWW-Authenticate") or "")
     # Exactly the deliberate nonce round trips; every other proof had a live nonce.
     assert [path for path, _ in client.challenges] == ["/par", "/token", "/userinfo"]
+
+
+def withdraw_on_dashboard(chromium: Path, base: str, screenshot: Path) -> list[str]:
+    """Sign in at the consent dashboard and press "Withdraw"; the statuses it then shows."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(f"{base}/account/consents")
+            page.wait_for_url("**/login")  # signed out: the dashboard sends us to log in
+            page.get_by_label("Username").fill(USERNAME)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/account/consents")
+            listed = page.locator("li.consent")
+            assert listed.count() == 1
+            assert CLIENT_NAME in listed.first.get_by_role("heading").inner_text()
+            assert listed.first.locator(".status").inner_text() == "Authorised"
+            page.get_by_role("button", name=f"Withdraw access for {CLIENT_NAME}").click()
+            page.wait_for_url("**/account/consents")
+            page.screenshot(path=str(screenshot), full_page=True)
+            assert (
+                page.get_by_role("button", name=f"Withdraw access for {CLIENT_NAME}").count() == 0
+            )
+            return page.locator("li.consent .status").all_inner_texts()
+        finally:
+            browser.close()
+
+
+def test_user_withdraws_consent_on_the_dashboard_and_the_tokens_die(
+    chromium: Path,
+    callback_server: CallbackServer,
+    tpp: Tpp,
+    tmp_path: Path,
+) -> None:
+    http = UrllibTransport()
+    client = DPoPClient(http, tpp, generate_key("ES256"))
+    params, verifier = tpp.authorization_params()
+    pushed = client.send("POST", "/par", form=params)
+    assert pushed.status == 201, pushed.text
+    query = urllib.parse.urlencode(
+        {"client_id": tpp.client_id, "request_uri": pushed.json()["request_uri"]}
+    )
+    arrived = sign_in_and_approve(
+        chromium, f"{tpp.issuer}/authorize?{query}", callback_server, tmp_path / "consent.png"
+    )
+    issued = client.token(
+        grant_type="authorization_code",
+        code=arrived.query["code"],
+        redirect_uri=tpp.redirect_uri,
+        code_verifier=verifier,
+    )
+    assert issued.status == 200, issued.text
+    tokens = issued.json()
+    assert client.userinfo(tokens["access_token"]).status == 200
+
+    statuses = withdraw_on_dashboard(chromium, tpp.issuer, tmp_path / "dashboard.png")
+    assert statuses == ["Revoked"]
+
+    refused = client.userinfo(tokens["access_token"])
+    assert refused.status == 401, refused.text
+    assert refused.json()["error"] == "invalid_token"
+    refresh = client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert refresh.status == 400, refresh.text
+    assert refresh.json()["error"] == "invalid_grant"
