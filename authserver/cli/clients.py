@@ -16,6 +16,7 @@ from authserver.clients.service import ClientRegistrationError
 from authserver.clients.service import ClientRequest
 from authserver.clients.service import client_to_dict
 from authserver.db import db
+from authserver.revocation.service import RevocationTargetNotFoundError
 
 
 @click.group()
@@ -149,11 +150,15 @@ def show(client_id: str, as_json: bool) -> None:
 @click.argument("client_id")
 @json_option
 def disable(client_id: str, as_json: bool) -> None:
-    """Disable a client: it can no longer authenticate."""
+    """Disable a client: it can no longer authenticate, and every token it holds dies
+    (the same path as `authserver revoke --client`)."""
     with app_services() as svc:
         try:
-            client = svc.clients.disable(client_id, actor=operator())
-        except ClientRegistrationError as exc:
+            svc.revocations.revoke_client(client_id, actor=operator(), reason="client disabled")
+        except RevocationTargetNotFoundError as exc:
+            db.session.rollback()
             raise click.ClickException(str(exc)) from None
+        client = svc.clients.get(client_id)
+        assert client is not None  # noqa: S101 - just disabled
         data = client_to_dict(client)
     emit(data, as_json, lambda d: f"client {d['client_id']} disabled")

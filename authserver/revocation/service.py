@@ -24,6 +24,7 @@ from sqlalchemy import update
 
 from authserver.audit.service import AuditTrail
 from authserver.clients.models import Client
+from authserver.clients.service import ClientRegistrationError
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.consent.models import REVOKED as CONSENT_REVOKED
@@ -142,10 +143,10 @@ class RevocationService:
 
     def revoke_client(self, client_id: str, *, actor: str, reason: str) -> BulkRevocation:
         """Compromised client: disable it and revoke everything it holds."""
-        client = self._clients.get(client_id)
-        if client is None:
-            raise RevocationTargetNotFoundError(f"no client {client_id!r}")
-        client.disabled = True
+        try:
+            self._clients.disable(client_id, actor=actor)
+        except ClientRegistrationError:
+            raise RevocationTargetNotFoundError(f"no client {client_id!r}") from None
         return self._watermark(CLIENT, client_id, actor=actor, reason=reason)
 
     def revoke_user(self, user_id: str, *, actor: str, reason: str) -> BulkRevocation:
