@@ -4,6 +4,7 @@ Config JSON::
 
     {"clients": [{"client_id", "private_jwk_file", "alg", "redirect_uri"}, {...}],
      "signed_client": {...} (optional, registered with require_signed_request_object),
+     "resource_server": {"client_id", "private_jwk_file", "alg"} (optional, introspects),
      "user": {"username", "password"},
      "code_expiry_wait": 62, "request_uri_expiry_wait": null, "refresh_retry_wait": 0,
      "scope": "openid accounts:read", "sender_constrain": "dpop"}
@@ -11,6 +12,10 @@ Config JSON::
 ``sender_constrain`` is the suite's variant: ``dpop`` (the default; every client is
 registered with ``dpop_bound_access_tokens``) or ``none`` (plain Bearer tokens, which
 FAPI 2.0 does not allow: the DPoP modules are skipped). mTLS is not supported.
+
+``resource_server`` is a client registered as a resource server (``authserver clients
+create --resource-server``, no redirect URI); the introspection modules (#82, #83) use
+it and are skipped without it.
 
 Key files hold one private JWK. Keys written by ``write_test_client_keys`` are
 TEST-ONLY: their file names say so, and they must never sign anything real.
@@ -46,6 +51,15 @@ class ClientConfig:
 
 
 @dataclass(frozen=True)
+class ResourceServerConfig:
+    """A resource server: authenticates with private_key_jwt, only introspects."""
+
+    client_id: str
+    key: PrivateKey
+    alg: str
+
+
+@dataclass(frozen=True)
 class Config:
     clients: tuple[ClientConfig, ClientConfig]
     signed_client: ClientConfig | None
@@ -56,6 +70,7 @@ class Config:
     refresh_retry_wait: float = 0.0
     scope: str = "openid accounts:read"
     sender_constrain: str = "dpop"
+    resource_server: ResourceServerConfig | None = None
 
     @property
     def dpop(self) -> bool:
@@ -77,14 +92,19 @@ def load_private_key(path: Path, alg: str) -> PrivateKey:
     return imported
 
 
-def _client(entry: Any, base: Path, where: str) -> ClientConfig:
+def _checked(entry: Any, where: str, required: set[str]) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be an object")
-    missing = {"client_id", "private_jwk_file", "alg", "redirect_uri"} - entry.keys()
+    missing = required - entry.keys()
     if missing:
         raise ConfigError(f"{where} lacks {', '.join(sorted(missing))}")
     if entry["alg"] not in FAPI_ALGS:
         raise ConfigError(f"{where}.alg must be one of {', '.join(FAPI_ALGS)}")
+    return entry
+
+
+def _client(entry: Any, base: Path, where: str) -> ClientConfig:
+    entry = _checked(entry, where, {"client_id", "private_jwk_file", "alg", "redirect_uri"})
     path = base / str(entry["private_jwk_file"])
     return ClientConfig(
         str(entry["client_id"]),
@@ -92,6 +112,15 @@ def _client(entry: Any, base: Path, where: str) -> ClientConfig:
         str(entry["alg"]),
         str(entry["redirect_uri"]),
     )
+
+
+def _resource_server(entry: Any, base: Path) -> ResourceServerConfig | None:
+    if entry is None:
+        return None
+    entry = _checked(entry, "resource_server", {"client_id", "private_jwk_file", "alg"})
+    path = base / str(entry["private_jwk_file"])
+    key = load_private_key(path, entry["alg"])
+    return ResourceServerConfig(str(entry["client_id"]), key, str(entry["alg"]))
 
 
 def _seconds(data: dict[str, Any], name: str, default: float | None) -> float | None:
@@ -131,6 +160,7 @@ def load_config(path: Path) -> Config:
         refresh_retry_wait=_seconds(data, "refresh_retry_wait", 0.0) or 0.0,
         scope=str(data.get("scope", "openid accounts:read")),
         sender_constrain=str(sender_constrain),
+        resource_server=_resource_server(data.get("resource_server"), base),
     )
 
 

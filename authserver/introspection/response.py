@@ -76,7 +76,7 @@ def _refresh_token(svc: Services, row: RefreshToken, caller: Client) -> dict[str
         "exp": _epoch(expires_at),
         "iat": _epoch(row.created_at),
         "nbf": _epoch(row.created_at),
-        "token_type": "refresh_token",
+        # No token_type: RFC 7662 §2.2 means the access-token type (RFC 6749 §7.1).
     }
 
 

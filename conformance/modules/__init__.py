@@ -1,5 +1,5 @@
 """Every module of the FAPI 2.0 (Message Signing) test plan, in table order, then the local
-additions (numbered after the table: #79)."""
+additions (numbered after the table: #79-#83)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from conformance.modules import code
 from conformance.modules import discovery
 from conformance.modules import dpop
 from conformance.modules import flow
+from conformance.modules import lifecycle
 from conformance.modules import par
 from conformance.modules import pkce
 from conformance.modules import refresh
@@ -25,6 +26,7 @@ _GROUPS = (
     client_auth,
     code,
     refresh,
+    lifecycle,
     skipped,
 )
 MODULES: list[Module] = sorted(

@@ -2,7 +2,8 @@
 user registered through the real CLI, then `python -m conformance` as a subprocess.
 
 Every client is registered DPoP-bound (``--dpop-bound-access-tokens``, RFC 9449 §5.2) and
-the runner sends proofs everywhere (``sender_constrain: dpop``). Short lifetimes (PAR 5 s,
+the runner sends proofs everywhere (``sender_constrain: dpop``). A resource-server client
+(``--resource-server``, no redirect URI) introspects for #82/#83. Short lifetimes (PAR 5 s,
 code 2 s) keep the waiting modules quick; the keys are generated per run and are TEST-ONLY.
 """
 
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "conformance password, test-only"
 CLIENTS = (("conformance-tpp-1", "ES256"), ("conformance-tpp-2", "PS256"))
 SIGNED = ("conformance-signed-tpp", "EdDSA")
+RESOURCE_SERVER = ("conformance-rs", "ES256")
 
 
 def live_server(env: dict[str, str], port: int, log: Path) -> Any:
@@ -49,6 +51,16 @@ def register(
     }
 
 
+def register_resource_server(env: dict[str, str], tmp: Path) -> dict[str, str]:
+    client_id, alg = RESOURCE_SERVER
+    private, public = write_test_client_keys(tmp, client_id, alg)
+    cli(
+        env, "clients", "create", "--resource-server", "--name", f"{client_id} (test)",
+        "--client-id", client_id, "--jwks-file", str(public),
+    )  # fmt: skip
+    return {"client_id": client_id, "private_jwk_file": private.name, "alg": alg}
+
+
 def write_config(env: dict[str, str], tmp: Path) -> Path:
     redirect_uri = f"http://127.0.0.1:{free_port()}/cb"
     clients = [register(env, tmp, cid, alg, redirect_uri) for cid, alg in CLIENTS]
@@ -57,6 +69,7 @@ def write_config(env: dict[str, str], tmp: Path) -> Path:
     config = {
         "clients": clients,
         "signed_client": signed,
+        "resource_server": register_resource_server(env, tmp),
         "user": {"username": "conformance-user", "password": PASSWORD},
         "code_expiry_wait": 3,
         "sender_constrain": "dpop",
@@ -89,4 +102,8 @@ def test_conformance_runner_passes_against_a_live_server(
     lines = result.stdout.strip().splitlines()
     assert lines, report
     assert re.fullmatch(r"\d+ passed, 0 failed, \d+ skipped", lines[-1]), report
+    # The resource server is configured, so the lifecycle modules run rather than skip.
+    lifecycle = [line for line in lines if re.match(r"8[0-3] ", line)]
+    assert len(lifecycle) == 4, report
+    assert all(re.search(r" PASS ", line) for line in lifecycle), report
     assert result.returncode == 0, report

@@ -167,6 +167,8 @@ def test_owning_client_sees_its_refresh_token(
     assert body["sub"] == user
     assert body["iat"] == now
     assert body["exp"] > now
+    # RFC 7662's token_type names an access-token type: a refresh token has none.
+    assert "token_type" not in body
 
 
 # -- dead tokens -------------------------------------------------------------------------
