@@ -22,6 +22,7 @@ from authserver.revocation.view import RevocationView
 from authserver.sca.service import UserService
 from authserver.settings import Settings
 from authserver.store import build_store
+from authserver.store.memory import MemoryStore
 from authserver.tokens.codes import CodeStore
 from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.refresh import RefreshTokenService
@@ -68,7 +69,10 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
             refresh=refresh,
             publisher=publisher,
         ),
-        revocation_view=RevocationView(store, clock, publisher),
+        # Only the in-process store needs SQL polling: Redis carries every publisher.
+        revocation_view=RevocationView(
+            store, clock, publisher, poll_sql=isinstance(store, MemoryStore)
+        ),
         dpop=DPoPValidator(
             public_base_url=settings.issuer,
             store=store,

@@ -56,7 +56,7 @@ def revoke(
                 result = svc.revocations.revoke_consent(consent_id, actor=actor, reason=reason)
         except RevocationTargetNotFoundError as exc:
             db.session.rollback()
-            raise click.ClickException(str(exc).strip("'\"")) from None
+            raise click.ClickException(str(exc)) from None
         except StoreUnavailableError:
             raise click.ClickException(
                 "recorded in the database, but the store is unreachable: resource servers "

@@ -6,6 +6,8 @@ every reader), so a retried revocation, or a rebuild racing a revocation, is har
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from authserver.clock import Clock
 from authserver.revocation.state import CHANNEL
 from authserver.revocation.state import READY_KEY
@@ -18,6 +20,12 @@ class RevocationPublisher:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
+        self._local: list[Callable[[Revocation], None]] = []
+
+    def also_apply_locally(self, apply: Callable[[Revocation], None]) -> None:
+        """This process's view learns its own revocations at once, not from the channel:
+        the client that got 200 from /revoke may call this same process next."""
+        self._local.append(apply)
 
     def publish(self, facts: list[Revocation]) -> int:
         """Store each live fact for its remaining life, then announce it; returns how many.
@@ -27,6 +35,8 @@ class RevocationPublisher:
         live = self._live(facts)
         self._write(live)
         for fact in live:
+            for apply in self._local:
+                apply(fact)
             self._store.publish(CHANNEL, fact.to_message())
         return len(live)
 
@@ -34,6 +44,9 @@ class RevocationPublisher:
         """Store without announcing (a rebuild: every listener reloads anyway)."""
         live = self._live(facts)
         self._write(live)
+        for fact in live:
+            for apply in self._local:
+                apply(fact)
         return len(live)
 
     def _live(self, facts: list[Revocation]) -> list[Revocation]:

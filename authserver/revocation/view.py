@@ -11,6 +11,11 @@ A store that lost its state (flushed, restarted without persistence) is noticed 
 the missing ready marker and rebuilt from SQL before anyone trusts it again; after
 any outage the listener also re-applies SQL's record, in case a revocation reached
 SQL while the store could not be written.
+
+With the in-process store nothing outside this process can publish (``authserver
+revoke`` runs in a process of its own), so the listener also re-reads SQL's record
+every ``SQL_POLL_SECONDS``: the embedded default learns an operator's revocation
+within a second too.
 """
 
 from __future__ import annotations
@@ -49,17 +54,27 @@ STALE_SECONDS = 2.0
 # How often the listener checks the ready marker (a flushed store) and prunes.
 MARKER_CHECK_SECONDS = 1.0
 PRUNE_SECONDS = 30.0
+SQL_POLL_SECONDS = 1.0
 RETRY_SECONDS = 0.5
 
 Rebuild = Callable[[], None]
 
 
 class RevocationView:
-    def __init__(self, store: Store, clock: Clock, publisher: RevocationPublisher) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        publisher: RevocationPublisher,
+        *,
+        poll_sql: bool = False,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._publisher = publisher
+        self._poll_sql = poll_sql
         self._state = LocalState()
+        publisher.also_apply_locally(self._state.apply)
         self._rebuild: Rebuild | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -172,6 +187,7 @@ class RevocationView:
     def _follow(self, subscription: Subscription) -> None:
         next_marker_check = time.monotonic() + MARKER_CHECK_SECONDS
         next_prune = time.monotonic() + PRUNE_SECONDS
+        next_sql_poll = time.monotonic() + SQL_POLL_SECONDS
         while not self._stop.is_set():
             message = subscription.get_message(timeout=POLL_SECONDS)
             if message is not None:
@@ -183,6 +199,10 @@ class RevocationView:
                     self._healthy = False
                     return  # resubscribe, rebuild from SQL and reload
                 next_marker_check = now + MARKER_CHECK_SECONDS
+            if self._poll_sql and now >= next_sql_poll:
+                # The rebuild's facts reach this view through the publisher's local hook.
+                self._rebuild_store()
+                next_sql_poll = now + SQL_POLL_SECONDS
             if now >= next_prune:
                 self._state.prune(self._clock.time())
                 next_prune = now + PRUNE_SECONDS

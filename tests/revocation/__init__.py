@@ -27,11 +27,11 @@ from conformance.tpp import Tpp
 from conformance.tpp import query_params
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import USERNAME
+from tests.par import Authorized
 from tests.par import frozen_auth
 from tests.par import post_form
 from tests.par import push
 from tests.par import redeem
-from tests.par import Authorized
 
 # Revocation reaches a process's local view through the store's channel (a listener
 # thread); RFC 7009 §2.2 allows that propagation delay, so "refused" is awaited this long.
@@ -156,6 +156,5 @@ def audit_events(app: Flask, event_type: str) -> list[dict[str, Any]]:
             select(AuditEvent).where(AuditEvent.event_type == event_type).order_by(AuditEvent.id)
         ).all()
         return [
-            {"actor": row.actor, "resource": row.resource, "changes": row.changes}
-            for row in rows
+            {"actor": row.actor, "resource": row.resource, "changes": row.changes} for row in rows
         ]
