@@ -109,9 +109,21 @@ def parse_store_entry(key: str, value: bytes) -> Revocation | None:
     if key.startswith(WATERMARK_PREFIX):
         kind, _, target = key.removeprefix(WATERMARK_PREFIX).partition(":")
         if kind in WATERMARK_KINDS and target:
-            before = int(_number(value))
+            before = watermark_value(value)
             return Revocation(kind, target, until=before + WATERMARK_TTL, before=before)
     return None
+
+
+# Any token's iat is below this: an unreadable watermark revokes every token of its target.
+UNREADABLE_WATERMARK = 2**62
+
+
+def watermark_value(value: bytes) -> int:
+    """A stored watermark; an unreadable one revokes everything (fail closed)."""
+    try:
+        return int(value)
+    except ValueError:
+        return UNREADABLE_WATERMARK
 
 
 def _number(value: bytes) -> float:

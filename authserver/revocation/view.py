@@ -42,6 +42,7 @@ from authserver.revocation.state import is_revoked
 from authserver.revocation.state import parse_store_entry
 from authserver.revocation.state import watermark_key
 from authserver.revocation.state import watermark_targets
+from authserver.revocation.state import watermark_value
 from authserver.store.base import Store
 from authserver.store.base import Subscription
 
@@ -119,7 +120,7 @@ class RevocationView:
             self._rebuild_store()
             values = self._store.get_many(keys)
         watermarks = {
-            target: int(value)
+            target: watermark_value(value)
             for target, value in zip(targets, values[2:], strict=True)
             if value is not None
         }

@@ -332,3 +332,101 @@ def test_unreachable_redis_raises_store_unavailable(operation: str) -> None:
     assert time.perf_counter() - started < 1.0
     assert caught.value.status_code == 503
     assert caught.value.error == "temporarily_unavailable"
+
+
+# -- get_many / scan (revocation reads and snapshots) --------------------------------
+
+
+def test_get_many_returns_values_in_the_order_asked(store: Store) -> None:
+    store.set("a", b"1", ttl=60)
+    store.set("c", bytes(range(256)), ttl=60)
+    assert store.get_many(["c", "missing", "a", "c"]) == [
+        bytes(range(256)),
+        None,
+        b"1",
+        bytes(range(256)),
+    ]
+
+
+def test_get_many_of_no_keys_is_empty(store: Store) -> None:
+    assert store.get_many([]) == []
+
+
+def test_get_many_leaves_out_expired_values(store: Store, expire: Callable[[], None]) -> None:
+    store.set("short", b"1", ttl=SHORT_TTL)
+    store.set("long", b"2", ttl=60)
+    expire()
+    assert store.get_many(["short", "long"]) == [None, b"2"]
+
+
+def test_scan_returns_every_key_under_the_prefix_with_its_value(store: Store) -> None:
+    store.set("revoked_jti:a", b"1", ttl=60)
+    store.set("revoked_jti:b", bytes(range(256)), ttl=60)
+    store.set("revoked_before:user:u", b"3", ttl=60)
+    store.set("other:revoked_jti:c", b"4", ttl=60)
+    assert store.scan("revoked_jti:") == {"revoked_jti:a": b"1", "revoked_jti:b": bytes(range(256))}
+
+
+def test_scan_of_an_unused_prefix_is_empty(store: Store) -> None:
+    store.set("k", b"1", ttl=60)
+    assert store.scan("nothing-here:") == {}
+
+
+def test_scan_leaves_out_expired_keys(store: Store, expire: Callable[[], None]) -> None:
+    store.set("p:short", b"1", ttl=SHORT_TTL)
+    store.set("p:long", b"2", ttl=60)
+    expire()
+    assert store.scan("p:") == {"p:long": b"2"}
+
+
+def test_scan_leaves_out_deleted_and_consumed_keys(store: Store) -> None:
+    for name in ("p:kept", "p:deleted", "p:consumed"):
+        store.set(name, b"1", ttl=60)
+    store.delete("p:deleted")
+    store.consume("p:consumed")
+    assert store.scan("p:") == {"p:kept": b"1"}
+
+
+@pytest.mark.parametrize("prefix", ["a*b:", "a?b:", "[ab]:", "a[b:", "a]b:", "a\\b:", "a^b:"])
+def test_scan_takes_the_prefix_literally(store: Store, prefix: str) -> None:
+    # On Redis, SCAN MATCH is a glob: each of these would also match the decoys unescaped.
+    store.set(prefix + "1", b"literal", ttl=60)
+    for decoy in ("axb:1", "ab:1", "a:1", "b:1", "a\\\\b:1", "ab", "a*b", "[ab]"):
+        if decoy != prefix + "1":
+            store.set(decoy, b"decoy", ttl=60)
+    assert store.scan(prefix) == {prefix + "1": b"literal"}
+
+
+def test_scan_returns_more_keys_than_one_batch(store: Store) -> None:
+    count = 1200
+    for n in range(count):
+        store.set(f"many:{n}", str(n).encode(), ttl=60)
+    found = store.scan("many:")
+    assert len(found) == count
+    assert found["many:1199"] == b"1199"
+
+
+def test_redis_scan_escapes_glob_characters_in_the_store_prefix(redis_prefix: str) -> None:
+    if not TEST_REDIS_URL:
+        pytest.skip("needs AUTHSERVER_TEST_REDIS_URL: the memory store has no key prefix")
+    odd = RedisStore(TEST_REDIS_URL, prefix=redis_prefix + "odd*[x]?\\:")
+    neighbour = RedisStore(TEST_REDIS_URL, prefix=redis_prefix + "oddA[x]?\\:")
+    try:
+        odd.set("p:1", b"mine", ttl=60)
+        neighbour.set("p:1", b"neighbour", ttl=60)
+        assert odd.scan("p:") == {"p:1": b"mine"}
+        assert neighbour.scan("p:") == {"p:1": b"neighbour"}
+    finally:
+        odd.close()
+        neighbour.close()
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [lambda s: s.get_many(["a", "b"]), lambda s: s.scan("p:")],
+    ids=["get_many", "scan"],
+)
+def test_unreachable_redis_fails_get_many_and_scan(operation: Callable[[Store], object]) -> None:
+    unreachable = RedisStore(f"redis://127.0.0.1:{_closed_port()}/0", prefix="test:")
+    with pytest.raises(StoreUnavailableError):
+        operation(unreachable)
