@@ -17,11 +17,10 @@ from flask import Response
 from flask import jsonify
 from flask import request
 
-from authserver.checks.form import read_form
+from authserver.checks.token_request import read_token_request
 from authserver.clients.models import Client
 from authserver.context import Services
 from authserver.context import services
-from authserver.errors import InvalidRequestError
 from authserver.introspection.response import introspect
 
 bp = Blueprint("introspection", __name__)
@@ -56,12 +55,9 @@ def _signed(svc: Services, caller: Client, body: dict[str, Any]) -> Response:
 @bp.post(INTROSPECTION_PATH)
 def introspection() -> Response:
     svc = services()
-    form = read_form()
-    caller = svc.client_auth.authenticate(form)
-    token = form.get("token")
-    if not token:
-        raise InvalidRequestError("token is required.")
-    body = introspect(svc, token, caller)
+    asked = read_token_request(svc)
+    body = introspect(svc, asked.token, asked.caller)
+    caller = asked.caller
     response = _signed(svc, caller, body) if _wants_jwt(caller) else jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response

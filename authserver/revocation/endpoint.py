@@ -11,11 +11,10 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import Response
 
-from authserver.checks.form import read_form
+from authserver.checks.token_request import read_token_request
 from authserver.clients.models import Client
 from authserver.context import Services
 from authserver.context import services
-from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
 from authserver.revocation.service import REFRESH_TOKEN_HINT
 from authserver.tokens.access_token import read_access_token
@@ -44,16 +43,12 @@ def _revoke_refresh_token(svc: Services, token: str, caller: Client) -> bool:
 @bp.post(REVOCATION_PATH)
 def revoke() -> Response:
     svc = services()
-    form = read_form()
-    caller = svc.client_auth.authenticate(form)
-    token = form.get("token")
-    if not token:
-        raise InvalidRequestError("token is required.")
+    asked = read_token_request(svc)
     lookups = [_revoke_access_token, _revoke_refresh_token]
-    if form.get("token_type_hint") == REFRESH_TOKEN_HINT:
+    if asked.token_type_hint == REFRESH_TOKEN_HINT:
         lookups.reverse()
     for lookup in lookups:
-        if lookup(svc, token, caller):
+        if lookup(svc, asked.token, asked.caller):
             break
     response = Response(status=200)
     response.headers["Cache-Control"] = "no-store"
