@@ -133,6 +133,21 @@ class Outcome:
     wall_seconds: float
 
 
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the throw-away PostgreSQL database and the Redis prefix live."""
+    parser.add_argument(
+        "--admin-database-url",
+        default=os.environ.get(
+            "AUTHSERVER_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="PostgreSQL URL used to create and drop the benchmark database",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("AUTHSERVER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    )
+
+
 def server_arguments(description: str, *, dpop_flag: bool) -> argparse.ArgumentParser:
     """The options every server benchmark takes (shared with benchmarks.resource_server)."""
     parser = argparse.ArgumentParser(description=description)
@@ -166,17 +181,7 @@ def server_arguments(description: str, *, dpop_flag: bool) -> argparse.ArgumentP
         help="gunicorn threads per worker; above 1 uses the gthread worker, which keeps "
         "connections alive (the default sync worker closes each one)",
     )
-    parser.add_argument(
-        "--admin-database-url",
-        default=os.environ.get(
-            "AUTHSERVER_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="PostgreSQL URL used to create and drop the benchmark database",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("AUTHSERVER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    )
+    add_backend_arguments(parser)
     return parser
 
 
@@ -590,31 +595,23 @@ def report(
 def register_client(
     env: dict[str, str],
     workdir: Path,
-    redirect_uri: str,
+    redirect_uri: str | None,
     *flags: str,
     client_id: str = CLIENT_ID,
-    scope: str = SCOPE,
+    scope: str | None = SCOPE,
+    name: str = "Benchmark TPP",
 ) -> Any:
-    """Register the BENCH-ONLY TPP (ES256 key) through the real CLI; returns its private key."""
+    """Register a BENCH-ONLY client (ES256 key) through the real CLI; returns its private
+    key. A resource server passes no redirect URI and no scope, and ``--resource-server``."""
     key = generate_key("ES256")
-    jwks_file = workdir / "bench-jwks.json"
+    jwks_file = workdir / f"{client_id}-jwks.json"
     jwks_file.write_text(json.dumps(public_jwks(key)))
-    run_cli(
-        env,
-        "clients",
-        "create",
-        "--name",
-        "Benchmark TPP",
-        "--client-id",
-        client_id,
-        "--redirect-uri",
-        redirect_uri,
-        "--scope",
-        scope,
-        "--jwks-file",
-        str(jwks_file),
-        *flags,
-    )
+    arguments = ["--name", name, "--client-id", client_id, "--jwks-file", str(jwks_file)]
+    if redirect_uri is not None:
+        arguments += ["--redirect-uri", redirect_uri]
+    if scope is not None:
+        arguments += ["--scope", scope]
+    run_cli(env, "clients", "create", *arguments, *flags)
     return key
 
 
