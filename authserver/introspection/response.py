@@ -17,7 +17,7 @@ from authserver.context import Services
 from authserver.tokens.access_token import BEARER
 from authserver.tokens.access_token import DPOP
 from authserver.tokens.access_token import audience
-from authserver.tokens.access_token import live_access_token
+from authserver.tokens.access_token import is_live
 from authserver.tokens.access_token import read_access_token
 from authserver.tokens.models import ACTIVE
 from authserver.tokens.models import RefreshToken
@@ -29,17 +29,17 @@ _ACCESS_TOKEN_FIELDS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat",
 
 def introspect(svc: Services, token: str, caller: Client) -> dict[str, Any]:
     # A JWT of ours is an access token; anything else can only be a refresh token.
-    if read_access_token(svc, token) is not None:
-        return _access_token(svc, token, caller)
+    claims = read_access_token(svc, token)
+    if claims is not None:
+        return _access_token(svc, claims, caller)
     row = svc.refresh.find(token)
     if row is not None:
         return _refresh_token(svc, row, caller)
     return dict(INACTIVE)
 
 
-def _access_token(svc: Services, token: str, caller: Client) -> dict[str, Any]:
-    claims = live_access_token(svc, token)
-    if claims is None:
+def _access_token(svc: Services, claims: dict[str, Any], caller: Client) -> dict[str, Any]:
+    if not is_live(svc, claims):
         return dict(INACTIVE)
     meant_for_caller = claims.get("client_id") == caller.client_id or (
         caller.resource_server and claims.get("aud") == audience(svc)

@@ -107,21 +107,23 @@ def read_access_token(svc: Services, token: str) -> dict[str, Any] | None:
 
 def live_access_token(svc: Services, token: str) -> dict[str, Any] | None:
     """The claims of an access token of ours that is for our audience, unexpired and not
-    revoked; None otherwise. Shared by this guard and introspection.
+    revoked; None otherwise. Shared by the resource guard and introspection."""
+    claims = read_access_token(svc, token)
+    return claims if claims is not None and is_live(svc, claims) else None
+
+
+def is_live(svc: Services, claims: dict[str, Any]) -> bool:
+    """For our audience, unexpired and not revoked (claims already verified as ours).
 
     StoreUnavailableError (a 503) propagates: an unknown revocation state is never a 200.
     """
-    claims = read_access_token(svc, token)
     if (
-        claims is None
-        or claims.get("aud") != audience(svc)
+        claims.get("aud") != audience(svc)
         or not isinstance(claims.get("exp"), int)
         or claims["exp"] <= svc.clock.time()
     ):
-        return None
-    if svc.revocation_view.is_revoked(claims):
-        return None
-    return claims
+        return False
+    return not svc.revocation_view.is_revoked(claims)
 
 
 def left_half_hash(value: str) -> str:
