@@ -64,25 +64,37 @@ def browser(transport: FlaskTransport, services_: Services) -> Browser:
     return Browser(transport, services_.settings.issuer)
 
 
+def _register(
+    app: Flask, svc: Services, client_id: str, alg: str, *, label: str, **registration: Any
+) -> Tpp:
+    """Register ``client_id`` with a fresh ``alg`` key; its Tpp identity (key, assertions)."""
+    key = generate_key(alg)
+    with app.app_context():
+        svc.clients.create(
+            ClientRequest(
+                client_name=f"{client_id} ({label})",
+                client_id=client_id,
+                jwks=public_jwks(key),
+                **registration,
+            ),
+            actor="test",
+        )
+    return Tpp(client_id, key, alg, svc.settings.issuer, REDIRECT_URI)
+
+
 @pytest.fixture
 def make_tpp(app: Flask, services_: Services) -> Any:
-    svc = services_
-
     def _make(client_id: str = "tpp-one", alg: str = "ES256", **registration: Any) -> Tpp:
-        key = generate_key(alg)
-        with app.app_context():
-            svc.clients.create(
-                ClientRequest(
-                    client_name=f"{client_id} (test)",
-                    client_id=client_id,
-                    redirect_uris=[REDIRECT_URI],
-                    scopes=["openid", "accounts:read", "payments:write"],
-                    jwks=public_jwks(key),
-                    **registration,
-                ),
-                actor="test",
-            )
-        return Tpp(client_id, key, alg, svc.settings.issuer, REDIRECT_URI)
+        return _register(
+            app,
+            services_,
+            client_id,
+            alg,
+            label="test",
+            redirect_uris=[REDIRECT_URI],
+            scopes=["openid", "accounts:read", "payments:write"],
+            **registration,
+        )
 
     return _make
 
@@ -91,25 +103,20 @@ def make_tpp(app: Flask, services_: Services) -> Any:
 def make_resource_server(app: Flask, services_: Services) -> Any:
     """Register a resource-server client (introspection only); returns its Tpp identity
     (key, assertion builder) for calling /introspect."""
-    svc = services_
 
     def _make(client_id: str = "rs-one", alg: str = "ES256", **registration: Any) -> Tpp:
-        key = generate_key(alg)
-        with app.app_context():
-            svc.clients.create(
-                ClientRequest(
-                    client_name=f"{client_id} (test resource server)",
-                    client_id=client_id,
-                    redirect_uris=[],
-                    scopes=[],
-                    grant_types=[],
-                    jwks=public_jwks(key),
-                    resource_server=True,
-                    **registration,
-                ),
-                actor="test",
-            )
-        return Tpp(client_id, key, alg, svc.settings.issuer, REDIRECT_URI)
+        return _register(
+            app,
+            services_,
+            client_id,
+            alg,
+            label="test resource server",
+            redirect_uris=[],
+            scopes=[],
+            grant_types=[],
+            resource_server=True,
+            **registration,
+        )
 
     return _make
 
@@ -117,6 +124,13 @@ def make_resource_server(app: Flask, services_: Services) -> Any:
 @pytest.fixture
 def tpp(make_tpp: Any) -> Tpp:
     result: Tpp = make_tpp()
+    return result
+
+
+@pytest.fixture
+def rs(make_resource_server: Any) -> Tpp:
+    """A resource server (rs-one) that asks /introspect about tokens."""
+    result: Tpp = make_resource_server()
     return result
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from authserver.consent.models import AUTHORISED
 from authserver.consent.models import REVOKED
@@ -15,37 +17,25 @@ from conformance.tpp import csrf_token
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import USERNAME
 from tests.flow_fixtures import FlaskTransport
-from tests.flows.test_code_flow import run_flow
+from tests.lifecycle import code_flow_tokens
+from tests.lifecycle import refresh
+from tests.lifecycle import userinfo
 
 DASHBOARD = "/account/consents"
 
 
-def _tokens(transport: FlaskTransport, browser: Browser, tpp: Tpp) -> dict[str, Any]:
-    flow = run_flow(transport, browser, tpp)
-    response = transport.request(
-        "POST",
-        tpp.url("/token"),
-        form={
-            "grant_type": "authorization_code",
-            "code": flow["callback"]["code"],
-            "redirect_uri": tpp.redirect_uri,
-            "code_verifier": flow["verifier"],
-            **tpp.auth_form(),
-        },
-    )
-    assert response.status == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+@pytest.fixture
+def tokens(client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str) -> Any:
+    """The token response of ``tpp``'s code flow for ``user``."""
+    return code_flow_tokens(client, browser, services_, tpp)
 
 
-def _userinfo(transport: FlaskTransport, tpp: Tpp, token: str) -> int:
-    headers = {"Authorization": f"Bearer {token}"}
-    return transport.request("GET", tpp.url("/userinfo"), headers=headers).status
-
-
-def _consent_ids(app: Flask, services_: Services, user: str) -> list[str]:
+@pytest.fixture
+def consent_id(app: Flask, services_: Services, user: str, tokens: Any) -> str:
+    """The one consent behind ``tokens``."""
     with app.app_context():
-        return [consent.id for consent in services_.consents.of_user(user)]
+        (found,) = [consent.id for consent in services_.consents.of_user(user)]
+    return found
 
 
 def test_signed_out_user_is_sent_to_login_and_comes_back(
@@ -71,6 +61,7 @@ def test_signed_out_user_is_sent_to_login_and_comes_back(
 
 def test_withdrawing_a_consent_kills_its_tokens_and_keeps_the_others(
     app: Flask,
+    client: FlaskClient,
     transport: FlaskTransport,
     browser: Browser,
     make_tpp: Any,
@@ -78,8 +69,8 @@ def test_withdrawing_a_consent_kills_its_tokens_and_keeps_the_others(
     services_: Services,
 ) -> None:
     first_tpp, second_tpp = make_tpp("tpp-one"), make_tpp("tpp-two")
-    first = _tokens(transport, browser, first_tpp)
-    second = _tokens(transport, browser, second_tpp)
+    first = code_flow_tokens(client, browser, services_, first_tpp)
+    second = code_flow_tokens(client, browser, services_, second_tpp)
     listing = transport.request("GET", first_tpp.url(DASHBOARD))
     assert listing.status == 200
     assert "tpp-one (test)" in listing.text
@@ -94,19 +85,11 @@ def test_withdrawing_a_consent_kills_its_tokens_and_keeps_the_others(
     )
     assert withdrawn.status == 303
     assert withdrawn.location.endswith(DASHBOARD)
-    assert _userinfo(transport, first_tpp, first["access_token"]) == 401
-    assert _userinfo(transport, second_tpp, second["access_token"]) == 200
-    refresh = transport.request(
-        "POST",
-        first_tpp.url("/token"),
-        form={
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            **first_tpp.auth_form(),
-        },
-    )
-    assert refresh.status == 400
-    assert refresh.json()["error"] == "invalid_grant"
+    assert userinfo(client, services_, first["access_token"]).status_code == 401
+    assert userinfo(client, services_, second["access_token"]).status_code == 200
+    refreshed = refresh(client, services_, first_tpp, first["refresh_token"])
+    assert refreshed.status_code == 400
+    assert refreshed.get_json()["error"] == "invalid_grant"
     with app.app_context():
         statuses = {c.client_id: c.status for c in services_.consents.of_user(user)}
     assert statuses == {"tpp-one": REVOKED, "tpp-two": AUTHORISED}
@@ -115,33 +98,30 @@ def test_withdrawing_a_consent_kills_its_tokens_and_keeps_the_others(
 
 
 def test_withdraw_without_csrf_token_is_refused(
-    app: Flask,
+    client: FlaskClient,
     transport: FlaskTransport,
-    browser: Browser,
-    tpp: Tpp,
-    user: str,
     services_: Services,
+    tpp: Tpp,
+    tokens: Any,
+    consent_id: str,
 ) -> None:
-    tokens = _tokens(transport, browser, tpp)
-    (consent_id,) = _consent_ids(app, services_, user)
     refused = transport.request(
         "POST", tpp.url(f"{DASHBOARD}/{consent_id}/withdraw"), form={"withdraw": "Withdraw"}
     )
     assert refused.status == 400
     assert "text/html" in refused.headers["Content-Type"]
-    assert _userinfo(transport, tpp, tokens["access_token"]) == 200
+    assert userinfo(client, services_, tokens["access_token"]).status_code == 200
 
 
 def test_another_users_consent_is_not_found(
     app: Flask,
+    client: FlaskClient,
     transport: FlaskTransport,
-    browser: Browser,
-    tpp: Tpp,
-    user: str,
     services_: Services,
+    tpp: Tpp,
+    tokens: Any,
+    consent_id: str,
 ) -> None:
-    tokens = _tokens(transport, browser, tpp)
-    (consent_id,) = _consent_ids(app, services_, user)
     with app.app_context():
         services_.users.create("bob", "another long passphrase", actor="test")
     page = transport.request("GET", tpp.url("/login"))
@@ -165,4 +145,4 @@ def test_another_users_consent_is_not_found(
         form={"csrf_token": token, "withdraw": "Withdraw"},
     )
     assert refused.status == 404
-    assert _userinfo(transport, tpp, tokens["access_token"]) == 200
+    assert userinfo(client, services_, tokens["access_token"]).status_code == 200

@@ -25,12 +25,12 @@ from conformance.tpp import generate_key
 from conformance.tpp import public_jwks
 from tests.helpers import assert_oauth_error
 from tests.introspection import INACTIVE
-from tests.introspection import client_credentials_token
-from tests.introspection import code_tokens
-from tests.introspection import introspect
-from tests.introspection import introspection
-from tests.introspection import refresh
-from tests.introspection import revoke
+from tests.lifecycle import client_credentials_token
+from tests.lifecycle import code_flow_tokens
+from tests.lifecycle import introspect
+from tests.lifecycle import introspection
+from tests.lifecycle import refresh
+from tests.lifecycle import revoke
 from tests.par import SERVER_ALGS
 from tests.par import post_form
 from tests.par import server_keys
@@ -51,15 +51,9 @@ ACCESS_TOKEN_FIELDS = {
 
 
 @pytest.fixture
-def rs(make_resource_server: Any) -> Tpp:
-    result: Tpp = make_resource_server()
-    return result
-
-
-@pytest.fixture
 def tokens(client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str) -> Any:
     """The token response of ``tpp``'s code flow for ``user`` (openid accounts:read)."""
-    return code_tokens(client, browser, services_, tpp)
+    return code_flow_tokens(client, browser, services_, tpp)
 
 
 def claims_of(client: FlaskClient, svc: Services, token: str) -> dict[str, Any]:
@@ -96,7 +90,7 @@ def test_dpop_bound_token_is_type_dpop_with_the_proof_key_thumbprint(
     client: FlaskClient, services_: Services, tpp: Tpp, rs: Tpp
 ) -> None:
     key = generate_key("ES256")
-    token = client_credentials_token(client, services_, tpp, dpop_key=key)["access_token"]
+    token = client_credentials_token(client, services_, tpp, "accounts:read", dpop_key=key)
 
     body = introspection(client, services_, rs, token)
 
@@ -109,7 +103,7 @@ def test_dpop_bound_token_is_type_dpop_with_the_proof_key_thumbprint(
 def test_client_credentials_token_is_active_with_the_client_as_subject(
     client: FlaskClient, services_: Services, tpp: Tpp, rs: Tpp
 ) -> None:
-    token = client_credentials_token(client, services_, tpp)["access_token"]
+    token = client_credentials_token(client, services_, tpp, "accounts:read")
 
     body = introspection(client, services_, rs, token)
 
@@ -201,7 +195,8 @@ def test_refresh_token_past_its_idle_lifetime_is_inactive(
 def test_revoked_access_token_is_inactive(
     client: FlaskClient, services_: Services, tpp: Tpp, rs: Tpp, tokens: Any
 ) -> None:
-    revoke(client, services_, tpp, tokens["access_token"], "access_token")
+    revoked = revoke(client, services_, tpp, tokens["access_token"], "access_token")
+    assert revoked.status_code == 200, revoked.get_data(as_text=True)
 
     assert introspection(client, services_, rs, tokens["access_token"]) == INACTIVE
 
@@ -209,7 +204,8 @@ def test_revoked_access_token_is_inactive(
 def test_revoked_refresh_token_is_inactive(
     client: FlaskClient, services_: Services, tpp: Tpp, tokens: Any
 ) -> None:
-    revoke(client, services_, tpp, tokens["refresh_token"], "refresh_token")
+    revoked = revoke(client, services_, tpp, tokens["refresh_token"], "refresh_token")
+    assert revoked.status_code == 200, revoked.get_data(as_text=True)
 
     assert introspection(client, services_, tpp, tokens["refresh_token"]) == INACTIVE
 
@@ -217,7 +213,8 @@ def test_revoked_refresh_token_is_inactive(
 def test_revoking_the_refresh_token_ends_its_access_token(
     client: FlaskClient, services_: Services, tpp: Tpp, rs: Tpp, tokens: Any
 ) -> None:
-    revoke(client, services_, tpp, tokens["refresh_token"], "refresh_token")
+    revoked = revoke(client, services_, tpp, tokens["refresh_token"], "refresh_token")
+    assert revoked.status_code == 200, revoked.get_data(as_text=True)
 
     assert introspection(client, services_, rs, tokens["access_token"]) == INACTIVE
 

@@ -22,24 +22,18 @@ from conformance.tpp import Tpp
 from tests.helpers import assert_oauth_error
 from tests.introspection import INACTIVE
 from tests.introspection import JWT_MEDIA_TYPE
-from tests.introspection import code_tokens
-from tests.introspection import introspect
-from tests.introspection import introspection
+from tests.lifecycle import code_flow_tokens
+from tests.lifecycle import introspect
+from tests.lifecycle import introspection
 
 ASK_FOR_JWT = {"Accept": JWT_MEDIA_TYPE}
-
-
-@pytest.fixture
-def rs(make_resource_server: Any) -> Tpp:
-    result: Tpp = make_resource_server()
-    return result
 
 
 @pytest.fixture
 def access_token(
     client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str
 ) -> str:
-    token: str = code_tokens(client, browser, services_, tpp)["access_token"]
+    token: str = code_flow_tokens(client, browser, services_, tpp)["access_token"]
     return token
 
 

@@ -161,9 +161,17 @@ def authorize(
     return finish(browser, tpp, pushed, approve=approve)
 
 
-def finish(browser: Browser, tpp: Tpp, pushed: Pushed, *, approve: bool = True) -> Authorized:
+def finish(
+    browser: Browser,
+    tpp: Tpp,
+    pushed: Pushed,
+    *,
+    approve: bool = True,
+    username: str = USERNAME,
+    password: str = PASSWORD,
+) -> Authorized:
     raw = browser.authorize(
-        tpp, pushed.request_uri, username=USERNAME, password=PASSWORD, approve=approve
+        tpp, pushed.request_uri, username=username, password=password, approve=approve
     )
     assert raw.status == 303, raw.text
     assert raw.location.startswith(tpp.redirect_uri), raw.location

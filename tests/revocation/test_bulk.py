@@ -34,19 +34,19 @@ from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import FlaskTransport
 from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
+from tests.lifecycle import client_credentials
+from tests.lifecycle import client_credentials_token
+from tests.lifecycle import code_flow_tokens
+from tests.lifecycle import introspection
+from tests.lifecycle import refresh
+from tests.lifecycle import userinfo
 from tests.par import par
 from tests.par import register
 from tests.revocation import admin_revoke
 from tests.revocation import audit_events
 from tests.revocation import claims_of
-from tests.revocation import client_credentials
-from tests.revocation import client_credentials_token
-from tests.revocation import code_flow_tokens
 from tests.revocation import inactive_at_introspection
-from tests.revocation import introspect
-from tests.revocation import refresh
 from tests.revocation import refused_at_userinfo
-from tests.revocation import userinfo
 
 Tokens = dict[str, Any]
 
@@ -63,13 +63,6 @@ def alice(
 def other_tpp(make_tpp: Any) -> Tpp:
     tpp: Tpp = make_tpp("tpp-two")
     return tpp
-
-
-@pytest.fixture
-def rs(make_resource_server: Any) -> Tpp:
-    """A resource server that asks /introspect about client_credentials tokens."""
-    server: Tpp = make_resource_server()
-    return server
 
 
 @pytest.fixture
@@ -173,7 +166,7 @@ def test_revoking_a_user_ends_all_their_tokens_at_every_client(
     assert_refresh_refused(client, services_, tpp, alice)
     assert_refresh_refused(client, services_, other_tpp, at_other)
     # The client's own token (sub = client_id) is no token of the user.
-    assert introspect(client, services_, rs, machine)["active"] is True
+    assert introspection(client, services_, rs, machine)["active"] is True
 
 
 def test_revoking_a_user_spares_another_users_tokens(

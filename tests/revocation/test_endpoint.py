@@ -16,16 +16,16 @@ from conformance.tpp import Tpp
 from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
 from tests.helpers import closed_port
+from tests.lifecycle import code_flow_tokens
+from tests.lifecycle import refresh
+from tests.lifecycle import revoke
+from tests.lifecycle import userinfo
 from tests.par import frozen_auth
 from tests.par import post_form
 from tests.revocation import assert_invalid_token
 from tests.revocation import audit_events
 from tests.revocation import claims_of
-from tests.revocation import code_flow_tokens
-from tests.revocation import refresh
 from tests.revocation import refused_at_userinfo
-from tests.revocation import revoke
-from tests.revocation import userinfo
 
 
 @pytest.fixture
