@@ -61,8 +61,6 @@ def _refresh_token(svc: Services, row: RefreshToken, caller: Client) -> dict[str
     expires_at = min(row.expires_at, row.family_expires_at)
     if row.client_id != caller.client_id or row.status != ACTIVE or now >= expires_at:
         return dict(INACTIVE)
-    if caller.disabled:
-        return dict(INACTIVE)
     if row.consent_id:
         consent = svc.consents.get(row.consent_id)
         if consent is None or consent.status != AUTHORISED:

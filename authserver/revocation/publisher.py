@@ -35,8 +35,6 @@ class RevocationPublisher:
         live = self._live(facts)
         self._write(live)
         for fact in live:
-            for apply in self._local:
-                apply(fact)
             self._store.publish(CHANNEL, fact.to_message())
         return len(live)
 
@@ -44,9 +42,6 @@ class RevocationPublisher:
         """Store without announcing (a rebuild: every listener reloads anyway)."""
         live = self._live(facts)
         self._write(live)
-        for fact in live:
-            for apply in self._local:
-                apply(fact)
         return len(live)
 
     def _live(self, facts: list[Revocation]) -> list[Revocation]:
@@ -57,6 +52,8 @@ class RevocationPublisher:
         now = self._clock.time()
         for fact in facts:
             self._store.set(fact.key, fact.value, ttl=max(fact.until - now, 0.001))
+            for apply in self._local:
+                apply(fact)
 
     def mark_ready(self) -> None:
         self._store.set(READY_KEY, b"1", ttl=READY_TTL)

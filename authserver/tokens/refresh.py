@@ -120,7 +120,7 @@ class RefreshTokenService:
         when a concurrent rotation won: callers keep no pending work across this call.
         """
         old_hash = hash_token(token)
-        row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == old_hash))
+        row = self.find(token)
         # Another client's token is answered exactly like an unknown one, and changes nothing.
         if row is None or row.client_id != client_id:
             raise InvalidGrantError()
