@@ -42,8 +42,6 @@ import argparse
 import dataclasses
 import http.client
 import json
-import os
-import platform
 import secrets
 import shutil
 import signal
@@ -82,6 +80,7 @@ from benchmarks.token_endpoint import checked_options
 from benchmarks.token_endpoint import git_commit
 from benchmarks.token_endpoint import gunicorn
 from benchmarks.token_endpoint import load_average
+from benchmarks.token_endpoint import machine
 from benchmarks.token_endpoint import percentile
 from benchmarks.token_endpoint import run_cli
 from conformance.local_server import free_port
@@ -714,18 +713,11 @@ def report(
     background: dict[str, Any],
     load_before: list[float],
 ) -> int:
-    load_after = load_average()
     result = {
         "benchmark": "revocation_propagation.userinfo",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": git_commit(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1m_before": load_before[0],
-            "load_average_1_5_15m_before": load_before,
-            "load_average_1_5_15m_after": load_after,
-        },
+        "machine": machine(load_before),
         "config": {
             **{
                 k: v
@@ -750,7 +742,8 @@ def report(
         },
         "result": {"phases": phases, "background": background},
     }
-    print(f"load average (1/5/15 min) before {load_before}, after {load_after}")
+    after = result["machine"]["load_average_1_5_15m_after"]
+    print(f"load average (1/5/15 min) before {load_before}, after {after}")
     print_table(phases, background)
     for name, phase in phases.items():
         if phase["errors"]:

@@ -538,6 +538,17 @@ def load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
+def machine(load_before: list[float]) -> dict[str, Any]:
+    """Where a result was measured: CPUs, Python, and the load before and after."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_1m_before": load_before[0],
+        "load_average_1_5_15m_before": load_before,
+        "load_average_1_5_15m_after": load_average(),
+    }
+
+
 def report(
     *,
     benchmark: str,
@@ -550,18 +561,11 @@ def report(
 ) -> int:
     """Print the result, write its JSON to benchmarks/results/; the exit status of the run."""
     summary = summarise(outcome)
-    load_after = load_average()
     result = {
         "benchmark": benchmark,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": git_commit(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1m_before": load_before[0],
-            "load_average_1_5_15m_before": load_before,
-            "load_average_1_5_15m_after": load_after,
-        },
+        "machine": machine(load_before),
         "config": {
             **{k: v for k, v in asdict(options).items() if not k.endswith("_url")},
             "server": "gunicorn" + (" gthread" if options.threads > 1 else " sync"),
@@ -572,7 +576,8 @@ def report(
     }
     latency = summary["latency_ms"]
     print(
-        f"load average (1/5/15 min) before {load_before}, after {load_after} "
+        f"load average (1/5/15 min) before {load_before}, after "
+        f"{result['machine']['load_average_1_5_15m_after']} "
         f"on {os.cpu_count()} cpus\n"
         f"requests {summary['requests']}  errors {summary['errors']}  "
         f"connections {summary['connections_opened']}  wall {summary['wall_seconds']} s\n"
