@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.base import invalid_error_characters
 from flask import Flask
 from flask import Response
 from flask import g
@@ -32,7 +33,13 @@ class AuthServerError(OAuth2Error):  # type: ignore[misc]
     description = ""
 
     def __init__(self, description: str | None = None, **kwargs: Any) -> None:
-        super().__init__(description=description or self.description or None, **kwargs)
+        text = description or self.description or None
+        if text and invalid_error_characters(text):
+            # RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E only, and
+            # Authlib raises ValueError otherwise; a 4xx must never become a 500 over it.
+            log.warning("error_description_replaced", error=self.error)
+            text = self.description or None
+        super().__init__(description=text, **kwargs)
 
     def extra_headers(self) -> dict[str, str]:
         """Headers a subclass adds (``WWW-Authenticate``, ``DPoP-Nonce``, ``Retry-After``)."""

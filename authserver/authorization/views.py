@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from authserver.checks.authorization_request import AuthorizationRequest
+from authserver.checks.identifiers import is_identifier
 from authserver.context import services
 from authserver.errors import InvalidRequestError
 from authserver.sca import session as user_session
@@ -49,7 +50,8 @@ def authorize() -> ResponseReturnValue:
         raise InvalidRequestError("Authorization requests must be pushed to /par first.")
     if any(len(args.getlist(name)) > 1 for name in args):
         raise InvalidRequestError("A parameter is repeated.")
-    client = svc.clients.get(args.get("client_id", ""))
+    client_id = args.get("client_id", "")
+    client = svc.clients.get(client_id) if is_identifier(client_id) else None
     if client is None or client.disabled:
         raise InvalidRequestError("Unknown client.")
     # Validates existence, expiry and client binding without spending the request_uri.

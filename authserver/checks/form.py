@@ -16,7 +16,8 @@ def read_form() -> dict[str, str]:
     params: dict[str, str] = {}
     for name, values in request.form.lists():
         # RFC 6749 §3.1: request and response parameters MUST NOT be included more than once.
+        # The name is the client's text: it never goes into the description (F1).
         if len(values) != 1:
-            raise InvalidRequestError(f"Parameter {name} is repeated.")
+            raise InvalidRequestError("A parameter is repeated.")
         params[name] = values[0]
     return params

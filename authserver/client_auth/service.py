@@ -13,6 +13,7 @@ from joserfc.jwk import Key
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
+from authserver.checks.identifiers import is_identifier
 from authserver.checks.jwt_claims import audience_is_issuer_string
 from authserver.checks.jwt_claims import time_problem
 from authserver.client_auth.errors import InvalidClientError
@@ -133,6 +134,9 @@ class ClientAuthenticator:
     def _client(self, client_id: str, form: Mapping[str, str]) -> Client:
         if "client_id" in form and form["client_id"] != client_id:
             raise _RejectedError("client_id parameter differs from the assertion's iss")
+        # The signature is checked after the lookup, so iss is still the caller's raw text.
+        if not is_identifier(client_id):
+            raise _RejectedError("iss is not a valid client identifier")
         client = self._clients.get(client_id)
         if client is None:
             raise _RejectedError("unknown client")

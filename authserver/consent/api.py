@@ -11,6 +11,7 @@ from flask import Response
 from flask import abort
 from flask import g
 
+from authserver.checks.identifiers import is_identifier
 from authserver.context import services
 from authserver.resources.guard import require_token
 
@@ -22,7 +23,7 @@ bp = Blueprint("consent_api", __name__)
 def withdraw_consent(consent_id: str) -> Response:
     svc = services()
     client_id = str(g.token_claims["client_id"])
-    consent = svc.consents.get(consent_id)
+    consent = svc.consents.get(consent_id) if is_identifier(consent_id) else None
     if consent is None or consent.client_id != client_id:
         abort(404)
     svc.revocations.revoke_consent(

@@ -16,6 +16,7 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
+from authserver.checks.identifiers import is_identifier
 from authserver.consent.forms import WithdrawForm
 from authserver.consent.models import AUTHORISED
 from authserver.context import services
@@ -66,7 +67,7 @@ def withdraw(consent_id: str) -> ResponseReturnValue:
     if not WithdrawForm().validate_on_submit():
         raise InvalidRequestError("The form has expired; please try again.")
     svc = services()
-    consent = svc.consents.get(consent_id)
+    consent = svc.consents.get(consent_id) if is_identifier(consent_id) else None
     # Someone else's consent is answered like a missing one.
     if consent is None or consent.user_id != user_id:
         abort(404)

@@ -6,6 +6,7 @@ Authenticated like any API: an access token carrying the ``authserver:revoke`` s
 
 from __future__ import annotations
 
+from typing import Annotated
 from typing import Any
 
 from flask import Blueprint
@@ -14,12 +15,15 @@ from flask import abort
 from flask import g
 from flask import jsonify
 from flask import request
+from pydantic import AfterValidator
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import ValidationError
 from pydantic import model_validator
 
+from authserver.checks.identifiers import has_control_characters
+from authserver.checks.identifiers import is_identifier
 from authserver.context import services
 from authserver.db import db
 from authserver.errors import InvalidRequestError
@@ -30,16 +34,32 @@ from authserver.scopes import ADMIN_REVOCATION
 
 bp = Blueprint("revocation_admin", __name__)
 
+
+def _identifier(value: str) -> str:
+    # F2: a NUL or a lone surrogate must be refused here, before it reaches a query.
+    if not is_identifier(value):
+        raise ValueError("not an identifier")
+    return value
+
+
+def _text(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
 _Identifier = Field(default=None, min_length=1, max_length=100)
+Identifier = Annotated[str, AfterValidator(_identifier)]
+Text = Annotated[str, AfterValidator(_text)]
 
 
 class BulkRevocationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    client_id: str | None = _Identifier
-    user_id: str | None = _Identifier
-    consent_id: str | None = _Identifier
-    reason: str = Field(default="operator request", min_length=1, max_length=200)
+    client_id: Identifier | None = _Identifier
+    user_id: Identifier | None = _Identifier
+    consent_id: Identifier | None = _Identifier
+    reason: Text = Field(default="operator request", min_length=1, max_length=200)
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> BulkRevocationRequest:
@@ -55,10 +75,19 @@ def _parse(body: Any) -> BulkRevocationRequest:
     try:
         return BulkRevocationRequest.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise InvalidRequestError(f"{where}: {message}" if where else message) from None
+        raise InvalidRequestError(_description(exc)) from None
+
+
+def _description(exc: ValidationError) -> str:
+    """A fixed description naming at most one of our own fields, never the client's text
+    (an unexpected key is the client's text, and may hold quotes or non-ASCII: F1)."""
+    first = exc.errors()[0]
+    loc = first["loc"]
+    if first["type"] == "extra_forbidden":
+        return "The body has an unexpected field."
+    if loc and loc[0] in BulkRevocationRequest.model_fields:
+        return f"The field {loc[0]} is invalid."
+    return "Give exactly one of client_id, user_id or consent_id."
 
 
 def bulk_revoke(parsed: BulkRevocationRequest, actor: str) -> BulkRevocation:

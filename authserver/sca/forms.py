@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
+from wtforms import Field
 from wtforms import PasswordField
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import ValidationError
+
+from authserver.checks.identifiers import is_identifier
+
+
+def _identifier(_form: Any, field: Field) -> None:
+    # A username is looked up and audited: a NUL would fail in PostgreSQL (F2).
+    if field.data and not is_identifier(field.data):
+        raise ValidationError("Invalid username.")
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
-    username = StringField("Username", validators=[DataRequired(), Length(max=150)])
+    username = StringField("Username", validators=[DataRequired(), Length(max=150), _identifier])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
     submit = SubmitField("Sign in")
