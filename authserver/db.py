@@ -12,6 +12,7 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+import structlog
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime
@@ -68,7 +69,25 @@ class UUIDPrimaryKey:
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
 
 
-db = SQLAlchemy(model_class=Base)
+log = structlog.get_logger(__name__)
+
+
+class SessionSQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy whose end-of-request session removal can never change a response."""
+
+    def _teardown_session(self, exc: BaseException | None) -> None:
+        try:
+            super()._teardown_session(exc)
+        except Exception as error:  # noqa: BLE001
+            # Broad on purpose: teardown runs after the response is built, and anything
+            # raised here (a rollback on a dead connection, a driver bug) would replace a
+            # finished answer with the WSGI server's bare 500 page. The pool invalidates
+            # the connection; the request is over either way.
+            log.error("session_teardown_failed", error_type=type(error).__name__)
+            self.session.registry.clear()
+
+
+db = SessionSQLAlchemy(model_class=Base)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -80,7 +99,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def setup_database(app: Flask, url: str) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # hide_parameters: a statement's parameters (token hashes, ids) never reach a log.
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "hide_parameters": True}
+    )
     db.init_app(app)
     if url.startswith("sqlite"):
         with app.app_context():

@@ -17,6 +17,10 @@ from flask import g
 from flask import jsonify
 from flask import render_template
 from flask import request
+from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
@@ -148,7 +152,32 @@ def _handle_internal_error(exc: HTTPException) -> Response:
     return error_response("server_error", None, 500)
 
 
+def _handle_database_error(exc: DBAPIError) -> Response:
+    """A database outage is 503 (retry later) on every endpoint; input the database refuses
+    is 400; anything else stays a 500. Logged by type and SQLSTATE only: the statement's
+    parameters may hold secrets."""
+    original = exc.orig
+    detail = {
+        "error_type": type(original).__name__,
+        "sqlstate": getattr(original, "sqlstate", None),
+        "connection_invalidated": exc.connection_invalidated,
+    }
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        log.error("database_unavailable", **detail)
+        return _handle_oauth_error(TemporarilyUnavailableError())
+    if isinstance(exc, DataError):
+        # Boundaries refuse bad identifiers before querying; reaching here is a missed
+        # check (logged as an error), yet still the client's input, so not a 500.
+        log.error("database_refused_input", **detail)
+        return _handle_oauth_error(
+            InvalidRequestError("The request holds a value that cannot be stored.")
+        )
+    log.error("unhandled_database_error", **detail)
+    return error_response("server_error", None, 500)
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(OAuth2Error, _handle_oauth_error)
+    app.register_error_handler(DBAPIError, _handle_database_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(InternalServerError, _handle_internal_error)
