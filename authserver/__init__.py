@@ -22,6 +22,7 @@ from authserver.errors import register_error_handlers
 from authserver.services import build_services
 from authserver.settings import Settings
 from authserver.settings import load_settings
+from authserver.web.body_limit import setup_body_limit
 from authserver.web.headers import setup_security_headers
 from authserver.web.logging import setup_logging
 from authserver.web.request_id import setup_request_id
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     setup_services(app, settings, clock or SystemClock())
     setup_database(app, settings.sqlalchemy_url)
     setup_request_id(app)
+    setup_body_limit(app, settings.max_body_bytes)
     setup_security_headers(app)
     register_error_handlers(app)
     setup_blueprints(app)
