@@ -22,6 +22,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -284,12 +285,7 @@ class RefreshTokenService:
         if self._grace <= 0:
             return
         key = GRACE_PREFIX + old_hash
-        record = {
-            "client_id": rotation.client_id,
-            "jkt": rotation.jkt,
-            "response": rotation.response,
-        }
-        sealed = self._envelope.seal(json.dumps(record).encode(), key)
+        sealed = self._envelope.seal(json.dumps(asdict(rotation)).encode(), key)
         self._store.set(key, sealed.to_text().encode(), ttl=self._grace)
 
     def _wait_for_rotation(self, old_hash: str) -> _Rotation | None:
