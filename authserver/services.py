@@ -37,6 +37,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
     policy = FapiPolicy.from_settings(settings.oauth)
     # One per app: the assertion and proof caches must agree on when the store lost data.
     replay_epoch = ReplayEpoch(store, clock, margin=policy.clock_skew)
+    replay_epoch.start()
     publisher = RevocationPublisher(store, clock)
     ledger = AccessTokenLedger(store, clock, publisher)
     refresh = RefreshTokenService(

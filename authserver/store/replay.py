@@ -6,8 +6,9 @@ process with the in-process store), every remembered ``jti`` is gone and a JWT u
 before could pass ``first_use`` again. The epoch marker closes that hole: it holds the
 earliest issue time a single-use JWT may carry, and a JWT issued before it is refused.
 
-- The first process to find the marker missing writes it (SET NX); the others adopt
-  what is there, so every process refuses the same JWTs.
+- Each process reads the marker when it starts (``start``); the first to find it
+  missing writes it (SET NX); the others adopt what is there, so every process refuses
+  the same JWTs.
 - A process that had seen the marker before knows the store lost its data while JWTs
   were being used. Those JWTs may carry an ``iat`` up to the allowed clock skew in
   the future (FAPI 2.0 SP 5.3.2.1-13), so it moves the floor ``margin`` seconds past
@@ -29,6 +30,7 @@ import structlog
 
 from authserver.clock import Clock
 from authserver.store.base import Store
+from authserver.store.errors import StoreUnavailableError
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +47,15 @@ class ReplayEpoch:
         self._clock = clock
         self._margin = margin
         self._seen: float | None = None
+
+    def start(self) -> None:
+        """Begin (or join) the replay state when the process starts, so that a JWT signed
+        after the server came up, but before its first check, is accepted. An unreachable
+        store is not fatal here: the first check starts the epoch or answers 503."""
+        try:
+            self.floor()
+        except StoreUnavailableError:
+            log.warning("replay_epoch_deferred")
 
     def admits(self, issued_at: float) -> bool:
         """True when a single-use JWT issued at ``issued_at`` may be trusted to the jti cache."""

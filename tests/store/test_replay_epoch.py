@@ -90,3 +90,23 @@ def test_an_unreachable_store_fails_closed(clock: FrozenClock) -> None:
             ReplayEpoch(unreachable, clock, MARGIN).admits(clock.time())
     finally:
         unreachable.close()
+
+
+def test_start_begins_replay_state_when_the_process_starts(
+    store: Store, clock: FrozenClock
+) -> None:
+    """A JWT signed after the server came up, before its first check, is still accepted."""
+    epoch = ReplayEpoch(store, clock, MARGIN)
+    epoch.start()
+    signed_at = clock.time()
+    clock.advance(30)
+
+    assert epoch.admits(signed_at)
+
+
+def test_start_leaves_an_unreachable_store_to_the_first_check(clock: FrozenClock) -> None:
+    unreachable = RedisStore(f"redis://127.0.0.1:{closed_port()}/0")
+    try:
+        ReplayEpoch(unreachable, clock, MARGIN).start()
+    finally:
+        unreachable.close()
