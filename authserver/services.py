@@ -23,6 +23,7 @@ from authserver.sca.service import UserService
 from authserver.settings import Settings
 from authserver.store import build_store
 from authserver.store.memory import MemoryStore
+from authserver.store.replay import ReplayEpoch
 from authserver.tokens.codes import CodeStore
 from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.refresh import RefreshTokenService
@@ -34,6 +35,9 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
     audit = AuditTrail(clock)
     clients = ClientService(clock, audit)
     policy = FapiPolicy.from_settings(settings.oauth)
+    # One per app: the assertion and proof caches must agree on when the store lost data.
+    replay_epoch = ReplayEpoch(store, clock, margin=policy.clock_skew)
+    replay_epoch.start()
     publisher = RevocationPublisher(store, clock)
     ledger = AccessTokenLedger(store, clock, publisher)
     refresh = RefreshTokenService(
@@ -54,7 +58,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
         policy=policy,
         client_keys=client_keys,
         client_auth=ClientAuthenticator(
-            clients, client_keys, store, policy, settings.issuer, clock
+            clients, client_keys, store, policy, settings.issuer, clock, replay_epoch
         ),
         par=ParStore(store, clock),
         codes=CodeStore(store, clock, settings.tokens.code_ttl),
@@ -83,5 +87,6 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
             algs=policy.signing_algs,
             skew=policy.clock_skew,
             past_window=settings.oauth.dpop_past_window,
+            replay_epoch=replay_epoch,
         ),
     )

@@ -90,8 +90,9 @@ class OAuthSettings(BaseModel):
     """Lifetime of a JARM response JWT in seconds (10 min at most)."""
     login_window: int = Field(default=600, ge=60, le=3600)
     """Seconds an authorization accepted at /authorize stays usable while the user logs in."""
-    refresh_grace: int = Field(default=60, ge=0, le=600)
-    """Seconds a just-rotated refresh token may be retried and get the same new pair."""
+    refresh_grace: int = Field(default=0, ge=0, le=600)
+    """Opt-in: seconds a just-rotated refresh token may be retried by the same client and
+    DPoP key for the same new pair (0: strictly one-time, every replay revokes the family)."""
     dpop_past_window: int = Field(default=60, ge=10, le=600)
     """Seconds a DPoP proof's iat may lie in the past when no server nonce is in use."""
     dpop_nonce_required: bool = False

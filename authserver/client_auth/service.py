@@ -24,6 +24,7 @@ from authserver.clock import Clock
 from authserver.crypto.jose import FapiJWSRegistry
 from authserver.fapi import FapiPolicy
 from authserver.store.base import Store
+from authserver.store.replay import ReplayEpoch
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 AUTH_METHOD = "private_key_jwt"
@@ -60,6 +61,7 @@ class ClientAuthenticator:
         policy: FapiPolicy,
         issuer: str,
         clock: Clock,
+        replay_epoch: ReplayEpoch,
     ) -> None:
         self._clients = clients
         self._resolver = resolver
@@ -67,6 +69,7 @@ class ClientAuthenticator:
         self._policy = policy
         self._issuer = issuer
         self._clock = clock
+        self._epoch = replay_epoch
         self._registry = FapiJWSRegistry(policy.signing_algs)
 
     def authenticate(self, form: Mapping[str, str]) -> Client:
@@ -182,3 +185,12 @@ class ClientAuthenticator:
         key = f"client_assertion:{client.client_id}:{claims['jti']}"
         if not self._store.first_use(key, ttl=ttl):
             raise _RejectedError("jti was already used (replay)")
+        # Checked after first_use, so a store loss in between cannot slip through (F5).
+        if not self._epoch.admits(self._issued_no_earlier_than(claims)):
+            raise _RejectedError("issued before the store's replay state began")
+
+    def _issued_no_earlier_than(self, claims: Mapping[str, Any]) -> float:
+        """iat; without one, the earliest issue time its accepted lifetime allows."""
+        if "iat" in claims:
+            return float(claims["iat"])
+        return float(claims["exp"]) - self._policy.assertion_max_lifetime

@@ -30,6 +30,7 @@ from authserver.dpop.errors import UseDPoPNonceError
 from authserver.dpop.nonce import NonceService
 from authserver.dpop.thumbprint import jwk_thumbprint
 from authserver.store.base import Store
+from authserver.store.replay import ReplayEpoch
 
 log = structlog.get_logger(__name__)
 
@@ -94,6 +95,7 @@ class DPoPValidator:
         algs: Sequence[str],
         skew: int,
         past_window: int,
+        replay_epoch: ReplayEpoch,
     ) -> None:
         self._base = public_base_url.rstrip("/")
         self._store = store
@@ -103,6 +105,7 @@ class DPoPValidator:
         self._registry = _ProofRegistry(self.algs)
         self._skew = skew
         self._past_window = past_window
+        self._epoch = replay_epoch
 
     def validate(
         self,
@@ -128,6 +131,9 @@ class DPoPValidator:
         ttl = window + self._skew + 1
         if not self._store.first_use(f"dpop_jti:{jkt}:{claims['jti']}", ttl):
             raise _refuse("proof replayed")
+        # After first_use: a proof older than the replay state may have been used (F5).
+        if not self._epoch.admits(float(claims["iat"])):
+            raise _refuse("proof issued before the store's replay state began")
         return DPoPProof(jkt=jkt, jti=str(claims["jti"]), claims=claims)
 
     def _verified(self, proof: str) -> tuple[dict[str, Any], dict[str, Any]]:

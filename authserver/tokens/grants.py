@@ -149,7 +149,7 @@ def refresh_token(
         )
         return issue_access_token(svc, client, subject)
 
-    return svc.refresh.rotate(token, client.client_id, mint)
+    return svc.refresh.rotate(token, client.client_id, mint, jkt=_bound_key(proof))
 
 
 def client_credentials(

@@ -1,23 +1,29 @@
-"""Refresh-token families (TOK-4): opaque, hashed at rest, rotated on use with a grace window.
+"""Refresh-token families (TOK-4): opaque, hashed at rest, strictly one-time use.
 
 - ≥ 256 bits, stored only as SHA-256 hashes, bound to the client.
 - Every use rotates: the old token is marked rotated, a new one joins the family.
-- Within ``grace`` seconds a retry with the just-rotated token gets the same new
-  response (lost responses are common); the response is kept sealed in the store.
-- After the grace window a spent token means theft: the whole family (refresh and
-  access tokens) is revoked and the caller gets ``invalid_grant``.
+- A spent token presented again means theft (RFC 9700 §4.14.2): the whole family
+  (refresh and access tokens) is revoked and the caller gets ``invalid_grant``.
+- Opt-in (``grace`` > 0, default 0): within ``grace`` seconds a retry with the
+  just-rotated token gets the same new response (for lost responses), but only when
+  it comes from the same client with the same sender constraint (DPoP key thumbprint,
+  or none) as the rotating request; the response and that thumbprint are kept sealed
+  in the store. A retry by anyone else is a replay: ``invalid_grant``, family revoked.
 - Concurrent refreshes with one token: one conditional UPDATE wins, so exactly one
-  new family head exists; the others get the winner's response (grace) or fail.
+  new family head exists; the others are replays (or, within grace, retries).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -55,6 +61,22 @@ GRACE_PREFIX = "refresh_grace:"
 CACHE_WAIT_SECONDS = 2.0
 CACHE_POLL_SECONDS = 0.05
 REUSE_REASON = "refresh_token_reuse"
+
+
+@dataclass(frozen=True)
+class _Rotation:
+    """What a grace retry may get back, and from whom: the rotating request's sender."""
+
+    client_id: str
+    jkt: str
+    """DPoP key thumbprint of the rotating request; "" when it had no proof."""
+    response: TokenResponse
+
+    def same_sender(self, client_id: str, jkt: str | None) -> bool:
+        """Constant time: the comparison must not tell an attacker how close it came."""
+        same_client = hmac.compare_digest(self.client_id.encode(), client_id.encode())
+        same_key = hmac.compare_digest(self.jkt.encode(), (jkt or "").encode())
+        return same_client and same_key
 
 
 def hash_token(token: str) -> str:
@@ -113,11 +135,15 @@ class RefreshTokenService:
         db.session.flush()
         return token, row
 
-    def rotate(self, token: str, client_id: str, mint: Mint) -> TokenResponse:
+    def rotate(
+        self, token: str, client_id: str, mint: Mint, *, jkt: str | None = None
+    ) -> TokenResponse:
         """Spend ``token`` and return the new response; InvalidGrantError on any failure.
 
-        Commits on success and on reuse detection, rolls back when ``mint`` raises or
-        when a concurrent rotation won: callers keep no pending work across this call.
+        ``jkt`` is the thumbprint of this request's DPoP proof (None without one): a grace
+        retry must present the same. Commits on success and on reuse detection, rolls
+        back when ``mint`` raises or when a concurrent rotation won: callers keep no
+        pending work across this call.
         """
         old_hash = hash_token(token)
         row = self.find(token)
@@ -128,15 +154,15 @@ class RefreshTokenService:
         if row.status == REVOKED or now >= row.family_expires_at:
             raise InvalidGrantError()
         if row.status == ROTATED:
-            return self._spent(row, now)
+            return self._spent(row, now, jkt)
         if now >= row.expires_at:
             raise InvalidGrantError()
         if not self._claim(row, now):
             # Lost the race: end the transaction (it holds locks on SQLite) and read
             # the winner's committed state.
             db.session.rollback()
-            return self._spent(row, now)
-        return self._continue_family(row, old_hash, mint, now)
+            return self._spent(row, now, jkt)
+        return self._continue_family(row, old_hash, mint, now, jkt)
 
     def revoke_family(self, family_id: str, *, reason: str) -> None:
         """Revoke every refresh token of the family and the access tokens it produced."""
@@ -161,7 +187,7 @@ class RefreshTokenService:
         return result.rowcount == 1
 
     def _continue_family(
-        self, spent: RefreshToken, old_hash: str, mint: Mint, now: datetime
+        self, spent: RefreshToken, old_hash: str, mint: Mint, now: datetime, jkt: str | None
     ) -> TokenResponse:
         """Add the family's new head, mint the response and commit; roll back on any failure."""
         try:
@@ -171,7 +197,7 @@ class RefreshTokenService:
             # Cached before the commit: whoever sees the old token as rotated (only
             # possible after the commit) finds the response, and a store outage here
             # leaves the old token unspent instead of burning it.
-            self._cache_response(old_hash, response)
+            self._cache_response(old_hash, _Rotation(spent.client_id, jkt or "", response))
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -200,19 +226,26 @@ class RefreshTokenService:
         db.session.flush()
         return token, head
 
-    def _spent(self, row: RefreshToken, now: datetime) -> TokenResponse:
-        """A rotated token: within grace, the winner's response; after it, reuse (theft)."""
-        if row.status == REVOKED:
+    def _spent(self, row: RefreshToken, now: datetime, jkt: str | None) -> TokenResponse:
+        """A rotated token: reuse (theft), unless it is the original sender's retry in grace."""
+        if row.status != ROTATED:
+            # Revoked meanwhile, or a concurrent rotation rolled back: nothing was spent.
             raise InvalidGrantError()
-        rotated_at = row.rotated_at
-        grace = timedelta(seconds=self._grace)
-        if self._grace > 0 and rotated_at is not None and now - rotated_at <= grace:
-            response = self._wait_for_response(row.token_hash)
-            if response is None:
+        if self._within_grace(row, now):
+            rotation = self._wait_for_rotation(row.token_hash)
+            if rotation is None:
                 raise InvalidGrantError()
-            return response
+            if rotation.same_sender(row.client_id, jkt):
+                return rotation.response
+            # The spent token from another sender constraint (no proof, another key):
+            # whoever holds it is not the party that rotated it, so it was stolen.
         self._reuse_detected(row)
         raise InvalidGrantError()
+
+    def _within_grace(self, row: RefreshToken, now: datetime) -> bool:
+        rotated_at = row.rotated_at
+        grace = timedelta(seconds=self._grace)
+        return self._grace > 0 and rotated_at is not None and now - rotated_at <= grace
 
     def _reuse_detected(self, row: RefreshToken) -> None:
         """Revoke the family; the audit row commits together with the refresh-token revocation."""
@@ -248,30 +281,31 @@ class RefreshTokenService:
             .execution_options(synchronize_session=False)
         )
 
-    def _cache_response(self, old_hash: str, response: TokenResponse) -> None:
+    def _cache_response(self, old_hash: str, rotation: _Rotation) -> None:
         if self._grace <= 0:
             return
         key = GRACE_PREFIX + old_hash
-        sealed = self._envelope.seal(json.dumps(response).encode(), key)
+        sealed = self._envelope.seal(json.dumps(asdict(rotation)).encode(), key)
         self._store.set(key, sealed.to_text().encode(), ttl=self._grace)
 
-    def _wait_for_response(self, old_hash: str) -> TokenResponse | None:
-        """The sealed response of the rotation, polling briefly in case it is still on its way."""
+    def _wait_for_rotation(self, old_hash: str) -> _Rotation | None:
+        """The sealed record of the rotation, polling briefly in case it is still on its way."""
         key = GRACE_PREFIX + old_hash
         deadline = time.monotonic() + CACHE_WAIT_SECONDS
         while True:
             value = self._store.get(key)
             if value is not None:
-                return self._open_response(key, value)
+                return self._open_rotation(key, value)
             if time.monotonic() >= deadline:
                 return None
             time.sleep(CACHE_POLL_SECONDS)
 
-    def _open_response(self, key: str, value: bytes) -> TokenResponse | None:
+    def _open_rotation(self, key: str, value: bytes) -> _Rotation | None:
         try:
             plaintext = self._envelope.open(Sealed.from_text(value.decode()), key)
-        except (DecryptionError, ValueError):
+            record = json.loads(plaintext)
+            return _Rotation(str(record["client_id"]), str(record["jkt"]), dict(record["response"]))
+        except (DecryptionError, ValueError, KeyError, TypeError):
+            # Unreadable (or written by an older version without the sender): no retry.
             log.warning("refresh_grace_response_unreadable")
             return None
-        response: TokenResponse = json.loads(plaintext)
-        return response

@@ -1,5 +1,6 @@
 """#57 refresh-token: works, bound to its client, needs client authentication and (with
-DPoP) a proof of possession; a rotated token retried within the grace window still answers."""
+DPoP) a proof of possession; a rotated-out token replayed later is ``invalid_grant``
+(one-time use, RFC 9700 §4.14.2), and the replay ends the whole family."""
 
 from __future__ import annotations
 
@@ -27,17 +28,20 @@ def _works(flow: Flow, token: str, sub: str) -> dict[str, Any]:
     return body
 
 
-def _retry_rotated(ctx: Context, flow: Flow, spent: str, first: dict[str, Any]) -> str:
+def _replay_rotated(ctx: Context, flow: Flow, spent: str, newest: str) -> str:
+    """Replaying a rotated-out token is theft: invalid_grant, and the family's newest token
+    dies with it. Runs last, since it ends the family the other checks use."""
     time.sleep(ctx.config.refresh_retry_wait)
-    retry = _refresh(flow, spent)
-    if retry.status != 200:
+    replay = _refresh(flow, spent)
+    if replay.status == 200:
         raise fail(
-            f"rotated refresh token retried after {ctx.config.refresh_retry_wait:g} s: "
-            f"HTTP {retry.status} {retry.text[:120]}, wanted a token response (FAPI 2.0 note 1)"
+            f"rotated refresh token replayed after {ctx.config.refresh_retry_wait:g} s "
+            "got a token response, wanted invalid_grant (one-time use)"
         )
-    same = flow.check_token(retry).get("refresh_token") == first.get("refresh_token")
-    answer = "the same response" if same else "a response"
-    return f"WARNING: rotates (FAPI 2.0 SP 5.3.2.1-9 says not to); the old token got {answer}"
+    notes = ["replayed rotated token: " + expect_error(replay, "invalid_grant", what="token")]
+    after = _refresh(flow, newest)
+    notes.append("family after the replay: " + expect_error(after, "invalid_grant", what="token"))
+    return "; ".join(notes)
 
 
 def refresh_token(ctx: Context) -> str:
@@ -50,8 +54,6 @@ def refresh_token(ctx: Context) -> str:
     first = _works(flow, original, sub)
     current = str(first.get("refresh_token", original))
     notes = ["refresh works"]
-    if current != original:
-        notes.append(_retry_rotated(ctx, flow, original, first))
     form = {"grant_type": "refresh_token", "refresh_token": current}
     anonymous = flow.token({**form, "client_id": flow.tpp.client_id}, auth=False)
     notes.append(
@@ -60,8 +62,10 @@ def refresh_token(ctx: Context) -> str:
     stolen = _refresh(flow, current, tpp=ctx.tpps[1])
     notes.append("other client: " + expect_error(stolen, "invalid_grant", what="token"))
     notes.append(_without_proof(flow, current))
-    _works(flow, current, sub)
+    last = _works(flow, current, sub)
     notes.append("still works after the refused attempts")
+    if current != original:
+        notes.append(_replay_rotated(ctx, flow, original, str(last.get("refresh_token", current))))
     return "; ".join(notes)
 
 

@@ -89,7 +89,6 @@ def test_conformance_runner_passes_against_a_live_server(
         "AUTHSERVER_ISSUER": issuer,
         "AUTHSERVER_OAUTH__PAR_TTL": "5",
         "AUTHSERVER_TOKENS__CODE_TTL": "2",
-        "AUTHSERVER_OAUTH__REFRESH_GRACE": "60",
     }
     config = write_config(env, tmp_path)
     command = [sys.executable, "-m", "conformance", "--issuer", issuer, "--config", str(config)]

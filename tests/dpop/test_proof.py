@@ -52,6 +52,13 @@ def assert_refused(svc: Services, token: str, method: str = "POST", **options: A
     assert caught.value.status_code == 400
 
 
+def begin_replay_state(svc: Services, clock: FrozenClock, *, before: int) -> None:
+    """Proofs issued before the store's replay state began are refused (F5): begin it
+    ``before`` seconds ago, as on a server that has been running for a while."""
+    validate(svc, proof(clock))
+    clock.advance(before)
+
+
 # --- accepted proofs ----------------------------------------------------------------------
 
 
@@ -114,6 +121,7 @@ def test_jwk_with_optional_members_is_accepted(svc: Services, clock: FrozenClock
 def test_iat_ten_seconds_before_or_after_is_accepted(
     svc: Services, clock: FrozenClock, offset: int
 ) -> None:
+    begin_replay_state(svc, clock, before=10)
     token = proof(clock, iat=int(clock.time()) + offset)
 
     assert validate(svc, token).jti
@@ -463,6 +471,7 @@ def test_nonce_from_two_steps_ago_is_refused(svc: Services, clock: FrozenClock) 
 
 
 def test_valid_nonce_accepts_an_hour_old_iat(svc: Services, clock: FrozenClock) -> None:
+    begin_replay_state(svc, clock, before=3600)
     token = proof(clock, iat=int(clock.time()) - 3600, nonce=svc.dpop.nonces.current())
 
     assert validate(svc, token, require_nonce=True).jti

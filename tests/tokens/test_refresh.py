@@ -1,4 +1,4 @@
-"""Refresh-token rotation with a grace window, reuse detection and one winner under races."""
+"""Refresh-token rotation, reuse detection, the opt-in grace window and one winner under races."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,9 +15,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy import text
 
+from authserver import create_app
 from authserver.audit.models import AuditEvent
 from authserver.clock import FrozenClock
 from authserver.context import Services
+from authserver.context import services
 from authserver.db import db
 from authserver.settings import Settings
 from authserver.tokens.errors import InvalidGrantError
@@ -33,6 +36,14 @@ from tests.tokens import issue
 from tests.tokens import make_mint
 
 THREADS = 8
+GRACE = 60
+
+
+@pytest.fixture
+def grace_svc(make_settings: Callable[..., Settings], clock: FrozenClock) -> Iterator[Services]:
+    """Services with the opt-in grace window (the default is strictly one-time use)."""
+    with built_services(make_settings(oauth={"refresh_grace": GRACE}), clock) as built:
+        yield built
 
 
 def statuses(family_id: str) -> list[str]:
@@ -66,48 +77,65 @@ def test_rotation_returns_a_new_token_and_marks_the_old_one_rotated(
 
 
 def test_retry_within_the_grace_window_returns_the_same_response(
-    svc: Services, clock: FrozenClock
+    grace_svc: Services, clock: FrozenClock
 ) -> None:
+    svc = grace_svc
     token, family_id = issue(svc)
-    first = svc.refresh.rotate(token, CLIENT_ID, make_mint(svc))
+    first = svc.refresh.rotate(token, CLIENT_ID, make_mint(svc), jkt="key-a")
     clock.advance(30)
 
-    again = svc.refresh.rotate(token, CLIENT_ID, make_mint(svc))
+    again = svc.refresh.rotate(token, CLIENT_ID, make_mint(svc), jkt="key-a")
 
     assert again == first
     assert statuses(family_id) == [ROTATED, ACTIVE]
 
 
-def test_grace_response_is_kept_sealed_in_the_store(svc: Services) -> None:
+@pytest.mark.parametrize("retry_jkt", [None, "key-b"])
+def test_retry_within_the_grace_window_with_another_sender_revokes_the_family(
+    grace_svc: Services, retry_jkt: str | None
+) -> None:
+    svc = grace_svc
+    token, family_id = issue(svc)
+    first = svc.refresh.rotate(token, CLIENT_ID, make_mint(svc), jkt="key-a")
+
+    with pytest.raises(InvalidGrantError):
+        svc.refresh.rotate(token, CLIENT_ID, make_mint(svc), jkt=retry_jkt)
+
+    assert statuses(family_id) == [REVOKED, REVOKED]
+    assert svc.ledger.is_revoked(first["access_token"]) is True
+
+
+def test_grace_response_is_kept_sealed_in_the_store(grace_svc: Services) -> None:
+    svc = grace_svc
     token, _ = issue(svc)
-    response = svc.refresh.rotate(token, CLIENT_ID, make_mint(svc))
+    response = svc.refresh.rotate(token, CLIENT_ID, make_mint(svc), jkt="key-a")
 
     old_hash = hashlib.sha256(token.encode()).hexdigest()
     cached = svc.store.get("refresh_grace:" + old_hash)
     assert cached is not None
     assert response["refresh_token"].encode() not in cached
     assert response["access_token"].encode() not in cached
+    assert b"key-a" not in cached
 
 
-def test_retry_fails_when_there_is_no_grace_window(
-    make_settings: Callable[..., Settings], clock: FrozenClock
-) -> None:
-    settings = make_settings(oauth={"refresh_grace": 0})
-    with built_services(settings, clock) as svc:
-        token, _ = issue(svc)
+def test_by_default_nothing_is_cached_and_a_retry_revokes_the_family(svc: Services) -> None:
+    token, family_id = issue(svc)
+    svc.refresh.rotate(token, CLIENT_ID, make_mint(svc))
+
+    assert svc.store.get("refresh_grace:" + hashlib.sha256(token.encode()).hexdigest()) is None
+    with pytest.raises(InvalidGrantError):
         svc.refresh.rotate(token, CLIENT_ID, make_mint(svc))
-
-        with pytest.raises(InvalidGrantError):
-            svc.refresh.rotate(token, CLIENT_ID, make_mint(svc))
+    assert statuses(family_id) == [REVOKED, REVOKED]
 
 
 def test_reuse_after_the_grace_window_revokes_the_whole_family(
-    svc: Services, clock: FrozenClock
+    grace_svc: Services, clock: FrozenClock
 ) -> None:
+    svc = grace_svc
     token, family_id = issue(svc)
     first = svc.refresh.rotate(token, CLIENT_ID, make_mint(svc))
     second = svc.refresh.rotate(first["refresh_token"], CLIENT_ID, make_mint(svc))
-    clock.advance(61)
+    clock.advance(GRACE + 1)
 
     with pytest.raises(InvalidGrantError):
         svc.refresh.rotate(token, CLIENT_ID, make_mint(svc))
@@ -188,8 +216,21 @@ def test_failing_mint_rolls_back_and_leaves_the_token_usable(svc: Services) -> N
 
 
 def test_concurrent_rotations_of_one_token_leave_exactly_one_new_head(
-    app: Flask, svc: Services
+    make_settings: Callable[..., Settings], clock: FrozenClock
 ) -> None:
+    """Within the opt-in grace window the losers get the winner's response."""
+    app = create_app(make_settings(oauth={"refresh_grace": GRACE}), clock=clock)
+    try:
+        with app.app_context():
+            _race(app, services(app))
+    finally:
+        services(app).revocation_view.close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _race(app: Flask, svc: Services) -> None:
     token, family_id = issue(svc)
     db.session.close()
     barrier = threading.Barrier(THREADS)

@@ -1,0 +1,112 @@
+"""The replay epoch (F5) on every store implementation: where replay state begins, how a
+loss moves it, and that an unreachable store fails closed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from authserver.clock import FrozenClock
+from authserver.store import StoreUnavailableError
+from authserver.store.base import Store
+from authserver.store.memory import MemoryStore
+from authserver.store.redis import RedisStore
+from authserver.store.replay import EPOCH_KEY
+from authserver.store.replay import ReplayEpoch
+from tests.conftest import TEST_REDIS_URL
+from tests.helpers import closed_port
+from tests.store.loss import lose_store_data
+
+MARGIN = 10
+
+
+def _backends() -> list[Any]:
+    params = [pytest.param("memory", id="memory")]
+    if TEST_REDIS_URL:
+        params.append(pytest.param("redis", id="redis"))
+    return params
+
+
+@pytest.fixture(params=_backends())
+def store(request: pytest.FixtureRequest, clock: FrozenClock, redis_prefix: str) -> Iterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore(clock)
+        return
+    assert TEST_REDIS_URL is not None
+    redis_store = RedisStore(TEST_REDIS_URL, prefix=redis_prefix)
+    yield redis_store
+    redis_store.close()
+
+
+def test_an_empty_store_begins_replay_state_now(store: Store, clock: FrozenClock) -> None:
+    epoch = ReplayEpoch(store, clock, MARGIN)
+
+    assert epoch.floor() == clock.time()
+    assert epoch.admits(clock.time())
+    assert not epoch.admits(clock.time() - 1)
+
+
+def test_the_floor_stays_put_while_the_store_keeps_its_data(
+    store: Store, clock: FrozenClock
+) -> None:
+    epoch = ReplayEpoch(store, clock, MARGIN)
+    start = epoch.floor()
+    clock.advance(100)
+
+    assert epoch.floor() == start
+
+
+def test_a_loss_seen_by_a_running_process_moves_the_floor_past_the_skew(
+    store: Store, clock: FrozenClock
+) -> None:
+    epoch = ReplayEpoch(store, clock, MARGIN)
+    epoch.floor()
+    clock.advance(5)
+    lose_store_data(store)
+
+    assert epoch.floor() == clock.time() + MARGIN
+
+
+def test_every_process_adopts_the_floor_written_first(store: Store, clock: FrozenClock) -> None:
+    first, second = ReplayEpoch(store, clock, MARGIN), ReplayEpoch(store, clock, MARGIN)
+    start = first.floor()
+    clock.advance(5)
+
+    assert second.floor() == start
+
+
+def test_an_unreadable_marker_counts_as_a_loss(store: Store, clock: FrozenClock) -> None:
+    store.set(EPOCH_KEY, b"not a time", ttl=60)
+
+    assert ReplayEpoch(store, clock, MARGIN).floor() == clock.time() + MARGIN
+
+
+def test_an_unreachable_store_fails_closed(clock: FrozenClock) -> None:
+    unreachable = RedisStore(f"redis://127.0.0.1:{closed_port()}/0")
+    try:
+        with pytest.raises(StoreUnavailableError):
+            ReplayEpoch(unreachable, clock, MARGIN).admits(clock.time())
+    finally:
+        unreachable.close()
+
+
+def test_start_begins_replay_state_when_the_process_starts(
+    store: Store, clock: FrozenClock
+) -> None:
+    """A JWT signed after the server came up, before its first check, is still accepted."""
+    epoch = ReplayEpoch(store, clock, MARGIN)
+    epoch.start()
+    signed_at = clock.time()
+    clock.advance(30)
+
+    assert epoch.admits(signed_at)
+
+
+def test_start_leaves_an_unreachable_store_to_the_first_check(clock: FrozenClock) -> None:
+    unreachable = RedisStore(f"redis://127.0.0.1:{closed_port()}/0")
+    try:
+        ReplayEpoch(unreachable, clock, MARGIN).start()
+    finally:
+        unreachable.close()
