@@ -41,7 +41,7 @@ class ClientRequest:
     client_name: str
     redirect_uris: list[str]
     scopes: list[str]
-    token_endpoint_auth_method: str = "private_key_jwt"  # noqa: S105 - a method name
+    token_endpoint_auth_method: str = CLIENT_AUTH_METHODS[0]
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
     client_id: str | None = None
