@@ -97,7 +97,9 @@ def check_scope(params: Params, client: Client, policy: FapiPolicy) -> None:
 
 
 def check_pkce(params: Params, client: Client, policy: FapiPolicy) -> None:
-    check_challenge(params.get("code_challenge"), params.get("code_challenge_method"))
+    check_challenge(
+        params.get("code_challenge"), params.get("code_challenge_method"), policy.pkce_methods
+    )
 
 
 def check_response_mode(params: Params, client: Client, policy: FapiPolicy) -> None:

@@ -16,6 +16,8 @@ from authserver.clients.service import ClientRegistrationError
 from authserver.clients.service import ClientRequest
 from authserver.clients.service import client_to_dict
 from authserver.db import db
+from authserver.fapi import CLIENT_AUTH_METHODS
+from authserver.fapi import DEFAULT_RESPONSE_SIGNING_ALG
 from authserver.revocation.service import RevocationTargetNotFoundError
 
 
@@ -49,9 +51,11 @@ def _read_jwks(path: Path) -> dict[str, Any]:
 @click.option("--scope", "scopes", multiple=True, help="Repeatable or space-separated.")
 @click.option("--jwks-file", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--jwks-uri", default=None)
-@click.option("--auth-method", default="private_key_jwt", show_default=True)
+@click.option("--auth-method", default=CLIENT_AUTH_METHODS[0], show_default=True)
 @click.option("--require-signed-requests", is_flag=True, help="Refuse unsigned PAR requests.")
-@click.option("--jarm-alg", default="PS256", show_default=True, help="JARM signing alg.")
+@click.option(
+    "--jarm-alg", default=DEFAULT_RESPONSE_SIGNING_ALG, show_default=True, help="JARM signing alg."
+)
 @click.option("--access-token-ttl", type=int, default=None, help="Seconds, 60 to 3600.")
 @click.option(
     "--dpop-bound-access-tokens",

@@ -17,15 +17,18 @@ from authserver.checks.redirect_uri import redirect_uri_problem
 from authserver.clients.models import Client
 from authserver.clock import Clock
 from authserver.db import db
+from authserver.fapi import CLIENT_AUTH_METHODS
+from authserver.fapi import DEFAULT_RESPONSE_SIGNING_ALG
+from authserver.fapi import GRANT_TYPES
+from authserver.fapi import RESPONSE_SIGNING_ALGS
 from authserver.scopes import unknown_scopes
 
-SUPPORTED_AUTH_METHODS = ("private_key_jwt",)
-# JARM signing: FAPI algorithms the server holds keys for (Message Signing §5.4).
-JARM_ALGS = ("PS256", "ES256")
-# RFC 9701 signing: FAPI algorithms only (RS256, the RFC's default, is not allowed by FAPI).
-INTROSPECTION_ALGS = ("PS256", "ES256")
+# Registration accepts what the profile allows; fapi.py is the one source of each list.
+SUPPORTED_AUTH_METHODS = CLIENT_AUTH_METHODS
+JARM_ALGS = RESPONSE_SIGNING_ALGS
+INTROSPECTION_ALGS = RESPONSE_SIGNING_ALGS
 ACCESS_TOKEN_TTL_RANGE = (60, 3600)
-DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"]
+DEFAULT_GRANT_TYPES = list(GRANT_TYPES)
 _PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
@@ -38,13 +41,13 @@ class ClientRequest:
     client_name: str
     redirect_uris: list[str]
     scopes: list[str]
-    token_endpoint_auth_method: str = "private_key_jwt"  # noqa: S105 - a method name
+    token_endpoint_auth_method: str = CLIENT_AUTH_METHODS[0]
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
     client_id: str | None = None
     grant_types: list[str] = field(default_factory=lambda: list(DEFAULT_GRANT_TYPES))
     require_signed_request_object: bool = False
-    authorization_signed_response_alg: str = "PS256"
+    authorization_signed_response_alg: str = DEFAULT_RESPONSE_SIGNING_ALG
     access_token_ttl: int | None = None
     dpop_bound_access_tokens: bool = False
     resource_server: bool = False

@@ -28,7 +28,6 @@ bp = Blueprint("introspection", __name__)
 INTROSPECTION_PATH = "/introspect"
 JWT_MEDIA_TYPE = "application/token-introspection+jwt"
 JWT_TYPE = "token-introspection+jwt"
-DEFAULT_ALG = "PS256"
 
 
 def _wants_jwt(caller: Client) -> bool:
@@ -48,7 +47,7 @@ def _signed(svc: Services, caller: Client, body: dict[str, Any]) -> Response:
         "iat": int(svc.clock.time()),
         "token_introspection": body,
     }
-    alg = caller.introspection_signed_response_alg or DEFAULT_ALG
+    alg = caller.introspection_signed_response_alg or svc.policy.introspection_default_alg
     return Response(svc.keys.sign(claims, alg, typ=JWT_TYPE), mimetype=JWT_MEDIA_TYPE)
 
 

@@ -35,12 +35,23 @@ def _append(uri: str, params: dict[str, str], *, fragment: bool = False) -> str:
 
 
 def sign_response(
-    params: dict[str, str], client: Client, *, keys: KeyService, issuer: str, now: float, ttl: int
+    params: dict[str, str],
+    client: Client,
+    *,
+    keys: KeyService,
+    issuer: str,
+    now: float,
+    policy: FapiPolicy,
 ) -> str:
     """JARM §4.1: iss, aud = client_id, exp, iat plus the response parameters."""
-    claims = {"iss": issuer, "aud": client.client_id, "iat": int(now), "exp": int(now) + ttl}
+    claims = {
+        "iss": issuer,
+        "aud": client.client_id,
+        "iat": int(now),
+        "exp": int(now) + policy.jarm_ttl,
+    }
     claims.update(params)
-    alg = client.authorization_signed_response_alg or "PS256"
+    alg = client.authorization_signed_response_alg or policy.jarm_default_alg
     return keys.sign(claims, alg)
 
 
@@ -62,7 +73,7 @@ def authorization_response(
         target = _append(redirect_uri, {**params, "iss": issuer})
         return redirect(target, code=303)  # FAPI 2.0 SP 5.3.2.2-10: 303, never 307
     # JARM: the redirect carries only `response`; iss lives inside the JWT.
-    token = sign_response(params, client, keys=keys, issuer=issuer, now=now, ttl=policy.jarm_ttl)
+    token = sign_response(params, client, keys=keys, issuer=issuer, now=now, policy=policy)
     if mode == "form_post.jwt":
         nonce = secrets.token_urlsafe(16)
         html = render_template(

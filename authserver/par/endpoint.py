@@ -30,7 +30,7 @@ def _authorization_params(form: dict[str, str], client: Client, svc: Services) -
     check_no_request_uri(form, client, svc.policy)
     if "request" not in form:
         # FAPI 2.0 Message Signing §5.3.1: clients configured for signing must sign.
-        if client.require_signed_request_object:
+        if svc.policy.require_signed_request_object or client.require_signed_request_object:
             raise InvalidRequestError("This client must send a signed request object.")
         return form
     inner = decode_request_object(
@@ -50,9 +50,7 @@ def pushed_authorization_request() -> Response:
     svc = services()
     form = read_form()
     # The proof first: a nonce round trip must not spend the client assertion's jti.
-    proof = presented_proof(
-        svc.dpop, PAR_PATH, require_nonce=svc.settings.oauth.dpop_nonce_required
-    )
+    proof = presented_proof(svc.dpop, PAR_PATH, require_nonce=svc.policy.dpop_nonce_required)
     client = svc.client_auth.authenticate(form)
     params = _authorization_params(form, client, svc)
     authorization = validate_authorization_request(

@@ -63,7 +63,7 @@ def decode_request_object(
     now: float,
 ) -> dict[str, str]:
     """Verify a request object and return the authorization parameters it carries."""
-    claims = _verified_claims(token, client, resolver, list(policy.signing_algs))
+    claims = _verified_claims(token, client, resolver, list(policy.request_object_algs))
     # RFC 9101 §5: client_id inside must be the client; iss, when present, too.
     if claims.get("client_id") != client.client_id or claims.get("iss", client.client_id) != (
         client.client_id

@@ -5,8 +5,9 @@ audience, expiry, scope, and the revocation deny-set (fail closed if the store i
 unreachable). Then the sender constraint (RFC 9449 §7): ``Authorization: DPoP <token>``
 needs a DPoP-bound token (``cnf.jkt``) and a proof by that key for this request;
 ``Bearer <token>`` is accepted only for unbound tokens, and only while
-``oauth.allow_bearer_tokens`` is on. The proof validator's 400 errors become the
-resource server's 401s here; a store outage (replay or revocation check) stays a 503.
+``FapiPolicy.allow_bearer_tokens`` is on (setting ``oauth.allow_bearer_tokens``). The
+proof validator's 400 errors become the resource server's 401s here; a store outage
+(replay or revocation check) stays a 503.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def _check_proof(svc: Services, token: str, jkt: str) -> None:
             request.method,
             request.path,
             access_token=token,
-            require_nonce=svc.settings.oauth.dpop_nonce_required,
+            require_nonce=svc.policy.dpop_nonce_required,
         )
     except UseDPoPNonceError as exc:
         raise NonceRequiredError(exc.nonce) from None
@@ -139,7 +140,7 @@ def _sender_constrained_claims(svc: Services, credentials: Credentials) -> dict[
     elif jkt is not None:
         # RFC 9449 §7.2: a DPoP-bound token presented as Bearer is a downgrade.
         raise _refused("DPoP-bound token presented as Bearer")
-    elif not svc.settings.oauth.allow_bearer_tokens:
+    elif not svc.policy.allow_bearer_tokens:
         raise _refused("Bearer tokens are switched off")
     return claims
 
@@ -155,8 +156,8 @@ def _offer_nonce(response: Response) -> Response:
 def authenticate(scopes: Collection[str]) -> dict[str, Any]:
     """The request's access-token claims, or a ResourceServerError with its challenges."""
     svc = services()
-    oauth = svc.settings.oauth
-    if oauth.dpop_nonce_required:
+    policy = svc.policy
+    if policy.dpop_nonce_required:
         after_this_request(_offer_nonce)
     try:
         claims = _sender_constrained_claims(svc, _credentials())
@@ -166,7 +167,7 @@ def authenticate(scopes: Collection[str]) -> dict[str, Any]:
     except ResourceServerError as exc:
         # Bearer is offered while allowed, unless the client already speaks DPoP.
         used_dpop = request.headers.get("Authorization", "").partition(" ")[0].lower() == DPOP
-        bearer = oauth.allow_bearer_tokens and not used_dpop
+        bearer = policy.allow_bearer_tokens and not used_dpop
         exc.challenge = Challenge(tuple(svc.dpop.algs), bearer=bearer)
         raise
     return claims

@@ -21,10 +21,11 @@ ACCESS_TOKEN_TYPE = "at+jwt"
 ACCESS_TOKEN_ALGS = ["RS256", "PS256", "ES256"]
 BEARER = "Bearer"
 DPOP = "DPoP"
-ID_TOKEN_ALG = "PS256"
 AMR_PASSWORD = ["pwd"]
 # Single-factor password login; the SCA step will raise it once TOTP/WebAuthn land.
 ACR_PASSWORD = "urn:authserver:acr:password"
+# OIDC Core §2: every claim an ID token of ours can carry (discovery's claims_supported).
+ID_TOKEN_CLAIMS = ("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr")
 
 
 @dataclass(frozen=True)
@@ -150,4 +151,4 @@ def issue_id_token(
         claims["auth_time"] = int(subject.auth_time)
     if nonce is not None:
         claims["nonce"] = nonce
-    return svc.keys.sign(claims, ID_TOKEN_ALG)
+    return svc.keys.sign(claims, svc.policy.id_token_signing_alg)

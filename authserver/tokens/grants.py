@@ -1,4 +1,5 @@
-"""The three grants: authorization_code (+PKCE), refresh_token (rotation), client_credentials.
+"""The three grant handlers: authorization_code (+PKCE), refresh_token (rotation),
+client_credentials; ``tokens.registry`` maps grant types to them and runs their checks first.
 
 Each receives the request's verified DPoP proof (or None): a proof binds the new access
 token to its key (RFC 9449 §5, ``cnf.jkt``); without one the token is a Bearer token.
@@ -16,7 +17,6 @@ from authserver.context import Services
 from authserver.db import db
 from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.dpop.proof import DPoPProof
-from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
 from authserver.pkce import verifier_matches
 from authserver.tokens.access_token import TokenSubject
@@ -35,16 +35,10 @@ def _bound_key(proof: DPoPProof | None) -> str | None:
     return proof.jkt if proof is not None else None
 
 
-def _required(form: dict[str, str], name: str) -> str:
-    value = form.get(name)
-    if not value:
-        raise InvalidRequestError(f"{name} is required.")
-    return value
-
-
 def _redeem(svc: Services, client: Client, form: dict[str, str]) -> CodeGrant:
     try:
-        grant = svc.codes.redeem(_required(form, "code"))
+        # tokens.registry has checked that ``code`` is present.
+        grant = svc.codes.redeem(form["code"])
     except CodeReplayedError as replay:
         # RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
         svc.ledger.revoke_code(replay.code_identifier)
@@ -127,7 +121,7 @@ def authorization_code(
 def refresh_token(
     svc: Services, client: Client, form: dict[str, str], proof: DPoPProof | None
 ) -> TokenResponse:
-    token = _required(form, "refresh_token")
+    token = form["refresh_token"]  # present: checked by tokens.registry
 
     def mint(row: RefreshToken) -> TokenResponse:
         # RFC 9449 §5: a confidential client's refresh token is bound to the client, not
@@ -167,10 +161,3 @@ def client_credentials(
     body = issue_access_token(svc, client, subject)
     db.session.commit()
     return body
-
-
-GRANTS: dict[str, Grant] = {
-    "authorization_code": authorization_code,
-    "refresh_token": refresh_token,
-    "client_credentials": client_credentials,
-}
