@@ -19,14 +19,13 @@ from authserver.crypto.master_key import load_master_key
 from authserver.db import setup_database
 from authserver.errors import register_browser_prefix
 from authserver.errors import register_error_handlers
+from authserver.package_data import package_path
 from authserver.services import build_services
 from authserver.settings import Settings
 from authserver.settings import load_settings
 from authserver.web.headers import setup_security_headers
 from authserver.web.logging import setup_logging
 from authserver.web.request_id import setup_request_id
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def setup_services(app: Flask, settings: Settings, clock: Clock) -> Services:
@@ -93,8 +92,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     setup_logging(settings.log_level)
     app = AuthServerFlask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=package_path("templates"),
+        static_folder=package_path("static"),
     )
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["SESSION_COOKIE_HTTPONLY"] = True
