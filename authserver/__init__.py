@@ -53,6 +53,7 @@ def setup_blueprints(app: Flask) -> None:
     from authserver.par.endpoint import bp as par_bp
     from authserver.revocation.admin import bp as revocation_admin_bp
     from authserver.revocation.endpoint import bp as revocation_bp
+    from authserver.sca.home import bp as home_bp
     from authserver.sca.views import bp as sca_bp
     from authserver.tokens.endpoint import bp as tokens_bp
     from authserver.tokens.userinfo import bp as userinfo_bp
@@ -65,6 +66,7 @@ def setup_blueprints(app: Flask) -> None:
         par_bp,
         authorization_bp,
         sca_bp,
+        home_bp,
         consent_bp,
         tokens_bp,
         userinfo_bp,
@@ -76,7 +78,7 @@ def setup_blueprints(app: Flask) -> None:
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    for prefix in ("/authorize", "/login", "/consent", "/account"):
+    for prefix in ("/", "/authorize", "/login", "/logout", "/consent", "/account"):
         register_browser_prefix(app, prefix)
 
 
