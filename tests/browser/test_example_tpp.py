@@ -80,7 +80,8 @@ def test_example_tpp_from_start_page_to_resource_response(
 
     as_port, tpp_port = free_port(), free_port()
     issuer, tpp_base = f"http://127.0.0.1:{as_port}", f"http://127.0.0.1:{tpp_port}"
-    env = cli_env | {"AUTHSERVER_ISSUER": issuer}
+    # Server nonces on: the TPP's one retry with the server's DPoP-Nonce is on the path.
+    env = cli_env | {"AUTHSERVER_ISSUER": issuer, "AUTHSERVER_OAUTH__DPOP_NONCE_REQUIRED": "true"}
     key_file = register_with_the_demo_key(env, f"{tpp_base}/callback", tmp_path)
     user = json.loads((key_file.parent / "demo-user.json").read_text())
     tpp_env = env | {"TPP_ISSUER": issuer, "TPP_CLIENT_ID": CLIENT_ID,
