@@ -67,6 +67,13 @@ def _read_jwks(path: Path) -> dict[str, Any]:
     return loaded
 
 
+def _refuse_http_in_production(env: str, redirect_uris: list[str]) -> None:
+    """Loopback http callbacks (the example TPP's) are for development; production is https."""
+    plain = [uri for uri in redirect_uris if not uri.startswith("https://")]
+    if env == "production" and plain:
+        raise click.ClickException(f"redirect_uri {plain[0]!r} must use https in production")
+
+
 @clients.command("create")
 @click.option("--name", "client_name", required=True, help="Name shown on consent screens.")
 @click.option("--client-id", default=None, help="Defaults to a random tpp-… identifier.")
@@ -146,6 +153,7 @@ def create(
         # No user grants: an operator token is never tied to an end user's consent.
         request.grant_types = ["client_credentials"]
     with app_services() as svc:
+        _refuse_http_in_production(svc.settings.env, request.redirect_uris)
         try:
             client = svc.clients.create(request, actor=operator())
         except ClientRegistrationError as exc:

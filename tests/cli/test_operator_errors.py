@@ -170,3 +170,17 @@ def test_run_warns_when_the_issuer_names_another_port(
         "authserver: warning: AUTHSERVER_ISSUER is http://127.0.0.1:5000 but this server "
         f"listens on 127.0.0.1:{port}" in log
     )
+
+
+def test_production_refuses_a_loopback_http_redirect_uri(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = cli_env | {"AUTHSERVER_ENV": "production", "AUTHSERVER_ISSUER": "https://as.example"}
+    result = run_cli(
+        env, "clients", "create", "--name", "X", "--redirect-uri", "http://127.0.0.1:5001/callback",
+        "--jwks-file", str(public_jwks_file(tmp_path)),
+    )  # fmt: skip
+    assert_one_line_failure(
+        result, "redirect_uri 'http://127.0.0.1:5001/callback' must use https in production"
+    )
+    assert run_json(cli_env, "clients", "list") == []
