@@ -19,6 +19,7 @@ from authserver.crypto.master_key import load_master_key
 from authserver.db import setup_database
 from authserver.errors import register_browser_prefix
 from authserver.errors import register_error_handlers
+from authserver.package_data import package_path
 from authserver.services import build_services
 from authserver.settings import Settings
 from authserver.settings import load_settings
@@ -26,8 +27,6 @@ from authserver.web.body_limit import setup_body_limit
 from authserver.web.headers import setup_security_headers
 from authserver.web.logging import setup_logging
 from authserver.web.request_id import setup_request_id
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def setup_services(app: Flask, settings: Settings, clock: Clock) -> Services:
@@ -55,6 +54,7 @@ def setup_blueprints(app: Flask) -> None:
     from authserver.par.endpoint import bp as par_bp
     from authserver.revocation.admin import bp as revocation_admin_bp
     from authserver.revocation.endpoint import bp as revocation_bp
+    from authserver.sca.home import bp as home_bp
     from authserver.sca.views import bp as sca_bp
     from authserver.tokens.endpoint import bp as tokens_bp
     from authserver.tokens.userinfo import bp as userinfo_bp
@@ -67,6 +67,7 @@ def setup_blueprints(app: Flask) -> None:
         par_bp,
         authorization_bp,
         sca_bp,
+        home_bp,
         consent_bp,
         tokens_bp,
         userinfo_bp,
@@ -78,7 +79,7 @@ def setup_blueprints(app: Flask) -> None:
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    for prefix in ("/authorize", "/login", "/consent", "/account"):
+    for prefix in ("/", "/authorize", "/login", "/logout", "/consent", "/account"):
         register_browser_prefix(app, prefix)
 
 
@@ -94,8 +95,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     setup_logging(settings.log_level)
     app = AuthServerFlask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=package_path("templates"),
+        static_folder=package_path("static"),
     )
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["SESSION_COOKIE_HTTPONLY"] = True

@@ -86,7 +86,12 @@ def register_browser_prefix(app: Flask, prefix: str) -> None:
 
 def wants_page() -> bool:
     prefixes: set[str] = _current_prefixes()
-    return any(request.path == p or request.path.startswith(p + "/") for p in prefixes)
+    if any(request.path == p or request.path.startswith(p + "/") for p in prefixes):
+        return True
+    # A path we do not serve at all, asked for by a browser (HTML preferred over JSON),
+    # gets a page; API clients and curl (*/*) still get JSON.
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return request.url_rule is None and best == "text/html"
 
 
 def _current_prefixes() -> set[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -12,13 +10,12 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 import authserver.models as models
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+from authserver.package_data import package_path
 
 
 def alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(package_path("migrations")))
     config.attributes["url"] = url
     return config
 

@@ -38,3 +38,14 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "readme_command test-command" in ci
     assert "<!-- test-command:start -->" in README
     assert "<!-- run-command:start -->" in README
+
+
+def test_the_readme_tpp_line_and_url_match_the_demo_client() -> None:
+    """The newcomer's second command starts examples/tpp on the demo client's callback."""
+    from authserver.cli.demo import DEMO_REDIRECT_URI
+
+    block = README.split("<!-- tpp-command:start -->")[1].split("<!-- tpp-command:end -->")[0]
+    assert ".venv/bin/python examples/tpp/app.py" in block
+    assert (ROOT / "examples" / "tpp" / "app.py").is_file()
+    start_url = DEMO_REDIRECT_URI.removesuffix("callback")
+    assert f"open **{start_url}**" in README

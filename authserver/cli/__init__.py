@@ -1,11 +1,13 @@
 """The ``authserver`` command: operators' and scripts' way in.
 
 Every command takes ``--json`` for scripts; a bad setting exits 2 with one line,
-an invalid request exits 1 with a clear message.
+an invalid request or an expected failure (database or store unreachable, unknown
+revision, unwritable path) exits 1 with one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -14,6 +16,8 @@ from authserver.cli.audit import audit
 from authserver.cli.clients import clients
 from authserver.cli.db import db_group
 from authserver.cli.demo import demo
+from authserver.cli.failures import EXPECTED
+from authserver.cli.failures import describe
 from authserver.cli.keys import keys
 from authserver.cli.revoke import revoke
 from authserver.cli.run import run
@@ -22,8 +26,13 @@ from authserver.settings import SettingsError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@click.version_option(package_name="authserver", prog_name="authserver")
+@click.option("--verbose", is_flag=True, help="Also show Alembic's progress messages.")
+def cli(verbose: bool) -> None:
     """authserver: FAPI 2.0 authorization server for open banking."""
+    # Alembic logs "Context impl ..." at INFO on every database touch; it is noise
+    # for an operator unless they asked for it.
+    logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 for command in (run, db_group, demo, clients, users, keys, audit, revoke):
@@ -44,3 +53,6 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except EXPECTED as exc:
+        click.echo(f"authserver: {describe(exc)}", err=True)
+        sys.exit(1)

@@ -19,6 +19,7 @@ from authserver.db import db
 from authserver.fapi import CLIENT_AUTH_METHODS
 from authserver.fapi import DEFAULT_RESPONSE_SIGNING_ALG
 from authserver.revocation.service import RevocationTargetNotFoundError
+from authserver.scopes import ADMIN_SCOPES
 
 
 @click.group()
@@ -26,20 +27,53 @@ def clients() -> None:
     """Registered TPP clients."""
 
 
+def _text(value: Any) -> str:
+    """A value as an operator reads it: no Python reprs (``['a']``, ``None``, ``False``)."""
+    if value is None or value == []:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
 def _describe(data: dict[str, Any]) -> str:
-    return "\n".join(f"{key}: {value}" for key, value in data.items() if key != "jwks")
+    shown = {key: value for key, value in data.items() if key != "jwks"}
+    width = max((len(key) for key in shown), default=0)
+    return "\n".join(f"{key + ':':{width + 1}} {_text(value)}" for key, value in shown.items())
+
+
+def _list_row(client: dict[str, Any]) -> str:
+    state = "disabled" if client["disabled"] else "active"
+    kind = (
+        "resource server"
+        if client.get("resource_server")
+        else ("operator" if client.get("grant_types") == ["client_credentials"] else "tpp")
+    )
+    return f"{client['client_id']:30} {state:8} {kind:15} {client['client_name']}"
 
 
 def _read_jwks(path: Path) -> dict[str, Any]:
+    """The JWK Set in PATH; a file that is missing or not JSON is one line, not a usage dump."""
     try:
         loaded = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise click.BadParameter(
-            f"cannot read a JSON JWK Set: {exc}", param_hint="--jwks-file"
-        ) from None
+    except OSError as exc:
+        raise click.ClickException(f"--jwks-file {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"--jwks-file {path}: not JSON ({exc.msg})") from None
     if not isinstance(loaded, dict):
-        raise click.BadParameter("must hold a JSON object", param_hint="--jwks-file")
+        raise click.ClickException(f"--jwks-file {path}: must hold a JSON object")
     return loaded
+
+
+def _refuse_http_in_production(env: str, redirect_uris: list[str]) -> None:
+    """Loopback http callbacks (the example TPP's) are for development; production is https."""
+    plain = [uri for uri in redirect_uris if not uri.startswith("https://")]
+    if env == "production" and plain:
+        raise click.ClickException(f"redirect_uri {plain[0]!r} must use https in production")
 
 
 @clients.command("create")
@@ -68,6 +102,13 @@ def _read_jwks(path: Path) -> dict[str, Any]:
     help="A resource server: may introspect access tokens, has no grants or redirect URIs.",
 )
 @click.option(
+    "--operator",
+    "operator_client",
+    is_flag=True,
+    help="An operator client: client_credentials only, the operator scopes "
+    "(authserver:revoke) unless --scope says otherwise, no redirect URIs.",
+)
+@click.option(
     "--introspection-alg",
     default=None,
     help="Always answer introspection with a JWT signed so (RFC 9701): PS256 or ES256.",
@@ -86,10 +127,15 @@ def create(
     access_token_ttl: int | None,
     dpop_bound_access_tokens: bool,
     resource_server: bool,
+    operator_client: bool,
     introspection_alg: str | None,
     as_json: bool,
 ) -> None:
     """Register a client (private_key_jwt with its public keys)."""
+    if operator_client and (resource_server or redirect_uris):
+        raise click.UsageError("--operator takes neither --resource-server nor --redirect-uri")
+    if operator_client and not scopes:
+        scopes = tuple(ADMIN_SCOPES)
     request = ClientRequest(
         client_name=client_name,
         client_id=client_id,
@@ -107,7 +153,11 @@ def create(
     )
     if resource_server:
         request.grant_types = []
+    if operator_client:
+        # No user grants: an operator token is never tied to an end user's consent.
+        request.grant_types = ["client_credentials"]
     with app_services() as svc:
+        _refuse_http_in_production(svc.settings.env, request.redirect_uris)
         try:
             client = svc.clients.create(request, actor=operator())
         except ClientRegistrationError as exc:
@@ -123,18 +173,7 @@ def list_clients(as_json: bool) -> None:
     """List registered clients."""
     with app_services() as svc:
         rows = [client_to_dict(client) for client in svc.clients.list()]
-    emit(
-        rows,
-        as_json,
-        lambda r: (
-            "\n".join(
-                f"{c['client_id']:30} {'disabled' if c['disabled'] else 'active':8} "
-                f"{c['client_name']}"
-                for c in r
-            )
-            or "no clients"
-        ),
-    )
+    emit(rows, as_json, lambda r: "\n".join(_list_row(c) for c in r) or "no clients")
 
 
 @clients.command("show")

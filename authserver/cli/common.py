@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from authserver import create_app
 from authserver import migrate
 from authserver.context import Services
 from authserver.context import services
+from authserver.settings import Settings
 from authserver.settings import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,13 +26,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def build_app() -> Flask:
-    return create_app(load_settings())
+def verbose() -> bool:
+    """Whether the operator passed ``authserver --verbose``."""
+    context = click.get_current_context(silent=True)
+    return bool(context and context.find_root().params.get("verbose"))
+
+
+def build_app(settings: Settings | None = None) -> Flask:
+    app = create_app(settings or load_settings())
+    if not verbose():
+        # An operator reads one line per outcome; the JSON event logs (a store warning
+        # before the one-line error, say) are for servers, which `run` keeps, and --verbose.
+        logging.getLogger().setLevel(logging.ERROR)
+    return app
 
 
 @contextmanager
-def app_services(require_schema: bool = True) -> Iterator[Services]:
-    app = build_app()
+def app_services(
+    require_schema: bool = True, settings: Settings | None = None
+) -> Iterator[Services]:
+    app = build_app(settings)
     with app.app_context():
         found = services(app)
         if require_schema and migrate.current_revision(found.settings.sqlalchemy_url) is None:

@@ -26,7 +26,9 @@ from authserver.settings import load_settings
 
 DEMO_CLIENT_ID = "demo-tpp"
 DEMO_USERNAME = "alice"
-DEMO_REDIRECT_URI = "https://127.0.0.1:8443/callback"
+DEMO_TPP_PORT = 5001
+"""Where examples/tpp listens; its loopback callback is the demo client's redirect URI."""
+DEMO_REDIRECT_URI = f"http://127.0.0.1:{DEMO_TPP_PORT}/callback"
 
 
 def _write_private(path: Path, data: dict[str, Any]) -> None:

@@ -26,3 +26,9 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     username = StringField("Username", validators=[DataRequired(), Length(max=150), _identifier])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
     submit = SubmitField("Sign in")
+
+
+class LogoutForm(FlaskForm):  # type: ignore[misc]
+    """Only the CSRF token and the button: signing out must not be forgeable cross-site."""
+
+    submit = SubmitField("Sign out")
