@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from authserver.checks.authorization_request import AuthorizationRequest
+from authserver.clients.models import is_usable
 from authserver.context import services
 from authserver.errors import InvalidRequestError
 from authserver.sca import session as user_session
@@ -50,7 +51,7 @@ def authorize() -> ResponseReturnValue:
     if any(len(args.getlist(name)) > 1 for name in args):
         raise InvalidRequestError("A parameter is repeated.")
     client = svc.clients.get(args.get("client_id", ""))
-    if client is None or client.disabled:
+    if not is_usable(client):
         raise InvalidRequestError("Unknown client.")
     # Validates existence, expiry and client binding without spending the request_uri.
     pushed = svc.par.accept(args["request_uri"], client.client_id, svc.policy.login_window)
