@@ -16,7 +16,7 @@ from authserver.clients.service import ClientRegistrationError
 from authserver.clients.service import ClientRequest
 from authserver.clients.service import client_to_dict
 from authserver.db import db
-from authserver.revocation.service import RevocationTargetNotFoundError
+from authserver.tokens.revocation import RevocationTargetNotFoundError
 
 
 @click.group()
