@@ -22,6 +22,7 @@ lint:
 	$(VENV)/bin/ruff check authserver tests migrations conformance benchmarks wsgi.py
 	$(VENV)/bin/ruff format --check authserver tests migrations conformance benchmarks wsgi.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 ci:
 	bash .ci/run
