@@ -46,6 +46,11 @@ from authserver.wiring import build_revocation_view
 from authserver.wiring import register_resource_blueprints
 from authserver.wiring import register_resources
 
+# On the in-process store a separate resource server learns revocations only from SQL
+# (it shares the database with the AS, not the store): poll often enough that a
+# revoked token is refused within a second. With Redis, pub/sub carries them instead.
+RS_SQL_POLL_SECONDS = 0.25
+
 
 class ResourceServerFlask(Flask):
     """Flask whose unhandled errors are logged once, as JSON, by our 500 handler."""
@@ -67,7 +72,7 @@ def build_resource_services(
 ) -> ResourceServices:
     audit = AuditTrail(clock)
     publisher = RevocationPublisher(store, clock)
-    revocation_view = build_revocation_view(store, clock, publisher)
+    revocation_view = build_revocation_view(store, clock, publisher, RS_SQL_POLL_SECONDS)
     verifier = AccessTokenVerifier(
         issuer=settings.issuer,
         audience=settings.tokens.audience or settings.issuer,

@@ -23,6 +23,7 @@ from authserver.resources.context import EXTENSION_KEY as RESOURCES_KEY
 from authserver.resources.context import ResourceServices
 from authserver.resources.userinfo import bp as userinfo_bp
 from authserver.revocation.publisher import RevocationPublisher
+from authserver.revocation.view import SQL_POLL_SECONDS
 from authserver.revocation.view import RevocationView
 from authserver.settings import Settings
 from authserver.store.base import Store
@@ -48,11 +49,20 @@ def build_dpop_validator(
 
 
 def build_revocation_view(
-    store: Store, clock: Clock, publisher: RevocationPublisher
+    store: Store,
+    clock: Clock,
+    publisher: RevocationPublisher,
+    sql_poll_seconds: float = SQL_POLL_SECONDS,
 ) -> RevocationView:
     # Only the in-process store needs SQL polling: Redis carries every publisher's messages,
     # while separate processes on the in-process store share nothing but the database.
-    return RevocationView(store, clock, publisher, poll_sql=isinstance(store, MemoryStore))
+    return RevocationView(
+        store,
+        clock,
+        publisher,
+        poll_sql=isinstance(store, MemoryStore),
+        sql_poll_seconds=sql_poll_seconds,
+    )
 
 
 def build_revocation_service(
