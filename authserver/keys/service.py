@@ -115,11 +115,6 @@ class KeyService:
     def sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
         row = self._active(alg)
         if row is None:
-            # Issuing is a write path: a server started before its schema existed gets its
-            # keys here rather than failing; reads never create keys.
-            self.ensure_keys()
-            row = self._active(alg)
-        if row is None:
             raise UnknownKeyError(f"no active {alg} key")
         header = {"alg": alg, "kid": row.kid, "typ": typ}
         return jwt.encode(header, claims, self._private_key(row), algorithms=[alg])
