@@ -22,6 +22,7 @@ lint:
 	$(VENV)/bin/ruff check authserver tests conformance benchmarks examples .ci/wheel_smoke.py wsgi.py
 	$(VENV)/bin/ruff format --check authserver tests conformance benchmarks examples .ci/wheel_smoke.py wsgi.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 ci:
 	bash .ci/run

@@ -8,7 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import structlog
 from flask import Flask
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ProgrammingError
 
 from authserver.clock import Clock
 from authserver.clock import SystemClock
@@ -16,52 +19,65 @@ from authserver.context import EXTENSION_KEY
 from authserver.context import Services
 from authserver.crypto.master_key import derive_key
 from authserver.crypto.master_key import load_master_key
+from authserver.db import db as sql  # not "db": that name is the submodule
 from authserver.db import setup_database
 from authserver.errors import register_browser_prefix
 from authserver.errors import register_error_handlers
+from authserver.experience import EXTENSION_KEY as EXPERIENCE_KEY
 from authserver.package_data import package_path
 from authserver.services import build_services
 from authserver.settings import Settings
 from authserver.settings import load_settings
 from authserver.web.body_limit import setup_body_limit
 from authserver.web.headers import setup_security_headers
+from authserver.web.health import setup_health
 from authserver.web.logging import setup_logging
 from authserver.web.request_id import setup_request_id
+from authserver.wiring import register_resource_blueprints
+from authserver.wiring import register_resources
+
+log = structlog.get_logger(__name__)
 
 
 def setup_services(app: Flask, settings: Settings, clock: Clock) -> Services:
     master_key = load_master_key(settings)
     app.config["SECRET_KEY"] = derive_key(master_key, "flask-session").hex()
-    app.extensions[EXTENSION_KEY] = found = build_services(settings, clock, master_key)
-
-    def rebuild_revocations() -> None:
-        # The listener thread has no app context of its own.
-        with app.app_context():
-            found.revocations.rebuild_store()
-
-    found.revocation_view.bind_rebuild(rebuild_revocations)
-    return found
+    built = build_services(settings, clock, master_key)
+    app.extensions[EXTENSION_KEY] = built.services
+    app.extensions[EXPERIENCE_KEY] = built.experience
+    register_resources(app, built.resources)
+    return built.services
 
 
-def setup_blueprints(app: Flask) -> None:
+def setup_signing_keys(app: Flask, found: Services) -> None:
+    """Start-up is where keys are created (and the CLI); request paths only read them.
+
+    A database not migrated yet (``authserver db upgrade`` builds the app first) is not
+    an error here: the CLI creates the keys once the schema exists.
+    """
+    with app.app_context():
+        try:
+            found.keys.ensure_keys()
+        except (OperationalError, ProgrammingError) as exc:
+            sql.session.rollback()
+            log.warning("signing_keys_not_ensured", error_detail=type(exc).__name__)
+
+
+def setup_blueprints(app: Flask, found: Services) -> None:
     from authserver.authorization.views import bp as authorization_bp
-    from authserver.consent.api import bp as consent_api_bp
     from authserver.consent.dashboard import bp as dashboard_bp
     from authserver.consent.views import bp as consent_bp
+    from authserver.discovery.jwks import bp as keys_bp
     from authserver.discovery.views import bp as discovery_bp
     from authserver.introspection.endpoint import bp as introspection_bp
-    from authserver.keys.views import bp as keys_bp
     from authserver.par.endpoint import bp as par_bp
-    from authserver.revocation.admin import bp as revocation_admin_bp
-    from authserver.revocation.endpoint import bp as revocation_bp
     from authserver.sca.home import bp as home_bp
     from authserver.sca.views import bp as sca_bp
     from authserver.tokens.endpoint import bp as tokens_bp
-    from authserver.tokens.userinfo import bp as userinfo_bp
-    from authserver.web.health import bp as health_bp
+    from authserver.tokens.revocation_endpoint import bp as revocation_bp
 
+    setup_health(app, found.store)
     blueprints = (
-        health_bp,
         discovery_bp,
         keys_bp,
         par_bp,
@@ -70,15 +86,13 @@ def setup_blueprints(app: Flask) -> None:
         home_bp,
         consent_bp,
         tokens_bp,
-        userinfo_bp,
         revocation_bp,
         introspection_bp,
-        revocation_admin_bp,
-        consent_api_bp,
         dashboard_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    register_resource_blueprints(app)
     for prefix in ("/", "/authorize", "/login", "/logout", "/consent", "/account"):
         register_browser_prefix(app, prefix)
 
@@ -103,11 +117,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = settings.issuer.startswith("https://")
     Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
-    setup_services(app, settings, clock or SystemClock())
+    found = setup_services(app, settings, clock or SystemClock())
     setup_database(app, settings.sqlalchemy_url)
+    setup_signing_keys(app, found)
     setup_request_id(app)
     setup_body_limit(app, settings.max_body_bytes)
-    setup_security_headers(app)
+    setup_security_headers(app, found.dpop.nonces)
     register_error_handlers(app)
-    setup_blueprints(app)
+    setup_blueprints(app, found)
     return app

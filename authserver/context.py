@@ -1,4 +1,11 @@
-"""The services of one app instance, built once in create_app and found through the app.
+"""The services of one authorization-server app, built once in create_app and found by views.
+
+Only views (blueprints and endpoints) and the app factory use this module; services get
+their collaborators through their constructors. Every member is of the ground or the
+protocol floor: consents and users appear as the protocol floor's interfaces (the
+consent gate, the user directory), so a protocol view importing this module does not
+reach the experience floor. Pages for people find the concrete consent and user
+services through ``authserver.experience``.
 
 Keeping them in ``app.extensions`` (not module globals) lets tests build many
 apps side by side, each with its own settings, clock and store.
@@ -12,24 +19,26 @@ from flask import Flask
 from flask import current_app
 
 from authserver.audit.service import AuditTrail
+from authserver.checks.consent_gate import ConsentGate
+from authserver.checks.user_directory import UserDirectory
 from authserver.client_auth.jwks import ClientKeyResolver
 from authserver.client_auth.service import ClientAuthenticator
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
-from authserver.consent.service import ConsentService
 from authserver.crypto.envelope import Envelope
 from authserver.dpop.proof import DPoPValidator
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
-from authserver.revocation.service import RevocationService
 from authserver.revocation.view import RevocationView
-from authserver.sca.service import UserService
 from authserver.settings import Settings
 from authserver.store.base import Store
+from authserver.tokens.access_token import AccessTokenIssuer
 from authserver.tokens.codes import CodeStore
 from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.refresh import RefreshTokenService
+from authserver.tokens.revocation import RevocationService
+from authserver.tokens.verifier import AccessTokenVerifier
 
 EXTENSION_KEY = "authserver"
 
@@ -43,18 +52,20 @@ class Services:
     keys: KeyService
     audit: AuditTrail
     clients: ClientService
-    users: UserService
+    users: UserDirectory
     policy: FapiPolicy
     client_keys: ClientKeyResolver
     client_auth: ClientAuthenticator
     par: ParStore
     codes: CodeStore
-    consents: ConsentService
+    consents: ConsentGate
     ledger: AccessTokenLedger
     refresh: RefreshTokenService
     revocations: RevocationService
     revocation_view: RevocationView
     dpop: DPoPValidator
+    tokens: AccessTokenIssuer
+    verifier: AccessTokenVerifier
 
 
 def services(app: Flask | None = None) -> Services:

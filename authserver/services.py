@@ -1,6 +1,9 @@
-"""Builds every service of one app instance from its settings; the one place that knows them all."""
+"""Builds every service of one authorization-server app from its settings; the one place
+that knows them all (with ``__init__.py``)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from authserver.audit.service import AuditTrail
 from authserver.client_auth.jwks import ClientKeyResolver
@@ -10,34 +13,43 @@ from authserver.clock import Clock
 from authserver.consent.service import ConsentService
 from authserver.context import Services
 from authserver.crypto.envelope import Envelope
-from authserver.crypto.master_key import derive_key
-from authserver.dpop.nonce import NonceService
-from authserver.dpop.proof import DPoPValidator
+from authserver.crypto.subkeys import dpop_nonce_key
+from authserver.experience import Experience
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
+from authserver.resources.context import ResourceServices
 from authserver.revocation.publisher import RevocationPublisher
-from authserver.revocation.service import RevocationService
-from authserver.revocation.view import RevocationView
 from authserver.sca.service import UserService
 from authserver.settings import Settings
 from authserver.store import build_store
-from authserver.store.memory import MemoryStore
-from authserver.store.replay import ReplayEpoch
+from authserver.tokens.access_token import AccessTokenIssuer
 from authserver.tokens.codes import CodeStore
 from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.refresh import RefreshTokenService
+from authserver.tokens.verifier import AccessTokenVerifier
+from authserver.wiring import build_dpop_validator
+from authserver.wiring import build_replay_epoch
+from authserver.wiring import build_revocation_service
+from authserver.wiring import build_revocation_view
 
 
-def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Services:
+@dataclass(frozen=True)
+class AppServices:
+    """The three views of one app's services: protocol views, pages, resource endpoints."""
+
+    services: Services
+    experience: Experience
+    resources: ResourceServices
+
+
+def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppServices:
     envelope = Envelope(master_key)
     store = build_store(settings, clock)
     audit = AuditTrail(clock)
     clients = ClientService(clock, audit)
     policy = FapiPolicy.from_settings(settings.oauth)
-    # One per app: the assertion and proof caches must agree on when the store lost data.
-    replay_epoch = ReplayEpoch(store, clock, margin=policy.clock_skew)
-    replay_epoch.start()
+    replay_epoch = build_replay_epoch(settings, store, clock)
     publisher = RevocationPublisher(store, clock)
     ledger = AccessTokenLedger(store, clock, publisher)
     refresh = RefreshTokenService(
@@ -46,15 +58,47 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
     client_keys = ClientKeyResolver(
         settings.oauth.jwks_fetch_timeout, settings.oauth.jwks_cache_seconds, clock
     )
-    return Services(
+    keys = KeyService(settings.keys, envelope, clock)
+    consents = ConsentService(clock, audit)
+    users = UserService(envelope, clock, audit)
+    revocations = build_revocation_service(
+        clock=clock,
+        audit=audit,
+        clients=clients,
+        consents=consents,
+        users=users,
+        ledger=ledger,
+        publisher=publisher,
+    )
+    revocation_view = build_revocation_view(store, clock, publisher)
+    tokens = AccessTokenIssuer(
+        settings=settings.tokens,
+        issuer=settings.issuer,
+        keys=keys,
+        ledger=ledger,
+        clock=clock,
+        id_token_alg=policy.id_token_signing_alg,
+    )
+    # In one process the verifier reads the key table through the read-only view.
+    verifier = AccessTokenVerifier(
+        issuer=settings.issuer,
+        audience=tokens.audience,
+        keys=keys.published,
+        clock=clock,
+        revocations=revocation_view,
+    )
+    dpop = build_dpop_validator(
+        settings, settings.issuer, store, clock, dpop_nonce_key(settings, master_key), replay_epoch
+    )
+    found = Services(
         settings=settings,
         clock=clock,
         store=store,
         envelope=envelope,
-        keys=KeyService(settings.keys, envelope, clock),
+        keys=keys,
         audit=audit,
         clients=clients,
-        users=UserService(envelope, clock, audit),
+        users=users,
         policy=policy,
         client_keys=client_keys,
         client_auth=ClientAuthenticator(
@@ -62,31 +106,23 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> Servi
         ),
         par=ParStore(store, clock),
         codes=CodeStore(store, clock, settings.tokens.code_ttl),
-        consents=ConsentService(clock, audit),
+        consents=consents,
         ledger=ledger,
         refresh=refresh,
-        revocations=RevocationService(
-            clock=clock,
-            audit=audit,
-            clients=clients,
-            ledger=ledger,
-            refresh=refresh,
-            publisher=publisher,
-        ),
-        # Only the in-process store needs SQL polling: Redis carries every publisher.
-        revocation_view=RevocationView(
-            store, clock, publisher, poll_sql=isinstance(store, MemoryStore)
-        ),
-        dpop=DPoPValidator(
-            public_base_url=settings.issuer,
-            store=store,
-            clock=clock,
-            nonces=NonceService(
-                derive_key(master_key, "dpop-nonce"), clock, settings.oauth.dpop_nonce_step
-            ),
-            algs=policy.signing_algs,
-            skew=policy.clock_skew,
-            past_window=settings.oauth.dpop_past_window,
-            replay_epoch=replay_epoch,
-        ),
+        revocations=revocations,
+        revocation_view=revocation_view,
+        dpop=dpop,
+        tokens=tokens,
+        verifier=verifier,
     )
+    resources = ResourceServices(
+        policy=policy,
+        clock=clock,
+        store=store,
+        dpop=dpop,
+        verifier=verifier,
+        consents=consents,
+        revocations=revocations,
+        revocation_view=revocation_view,
+    )
+    return AppServices(found, Experience(consents=consents, users=users), resources)

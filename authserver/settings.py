@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Literal
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel
@@ -23,6 +24,9 @@ from pydantic_settings import SettingsConfigDict
 
 ENV_PREFIX = "AUTHSERVER_"
 NESTED_DELIMITER = "__"
+
+
+S = TypeVar("S", bound="Settings")
 
 
 class SettingsError(Exception):
@@ -133,6 +137,9 @@ class Settings(BaseSettings):
     """Base64url 32-byte key that wraps the per-key data keys (AES-256-GCM envelope)."""
     master_key_file: Path | None = None
     """File holding the master key instead of the variable (e.g. a mounted secret)."""
+    dpop_nonce_secret: SecretStr | None = None
+    """Base64url 32-byte key of the DPoP server nonces, shared by the AS and separate resource
+    servers; unset means a key derived from the master key (AS and resources in one app)."""
     listen_host: str = "127.0.0.1"
     """Address `authserver run` listens on."""
     listen_port: int = Field(default=5000, ge=1, le=65535)
@@ -184,6 +191,41 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.instance_path / 'authserver.db').resolve()}"
 
 
+class ResourceServerSettings(Settings):
+    """A resource server running as its own process (``authserver.rs``).
+
+    It verifies tokens from the issuer's published JWKS and holds no secret of the
+    authorization server: no master key, even in production.
+    """
+
+    resource_url: str = ""
+    """Public base URL of this resource server (the DPoP ``htu``); empty means the issuer."""
+    issuer_jwks_uri: str = ""
+    """Where the issuer publishes its keys; empty means ``<issuer>/jwks``."""
+    issuer_jwks_ttl: float = Field(default=60, ge=0, le=3600)
+    """Seconds a fetched issuer JWKS is reused before it is fetched again."""
+    issuer_jwks_min_refetch: float = Field(default=10, ge=0, le=3600)
+    """Least seconds between two fetches caused by an unknown ``kid`` (a rate limit)."""
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> ResourceServerSettings:
+        if self.env == "production" and not self.issuer.startswith("https://"):
+            raise ValueError("AUTHSERVER_ISSUER must be https in production")
+        if self.oauth.dpop_nonce_required and self.dpop_nonce_secret is None:
+            raise ValueError(
+                "AUTHSERVER_DPOP_NONCE_SECRET is required when a resource server requires nonces"
+            )
+        return self
+
+    @property
+    def public_url(self) -> str:
+        return (self.resource_url or self.issuer).rstrip("/")
+
+    @property
+    def jwks_uri(self) -> str:
+        return self.issuer_jwks_uri or f"{self.issuer}/jwks"
+
+
 def _variable_name(loc: tuple[int | str, ...]) -> str:
     if not loc:
         return f"{ENV_PREFIX}*"
@@ -192,8 +234,17 @@ def _variable_name(loc: tuple[int | str, ...]) -> str:
 
 def load_settings(**overrides: object) -> Settings:
     """Read the environment; on a bad value raise SettingsError with one line naming it."""
+    return _load(Settings, overrides)
+
+
+def load_resource_server_settings(**overrides: object) -> ResourceServerSettings:
+    """``load_settings`` for a resource server process (no master key needed)."""
+    return _load(ResourceServerSettings, overrides)
+
+
+def _load(model: type[S], overrides: dict[str, object]) -> S:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return model(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")

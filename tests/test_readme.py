@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from authserver.settings import ENV_PREFIX
 from authserver.settings import NESTED_DELIMITER
-from authserver.settings import Settings
+from authserver.settings import ResourceServerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -16,7 +16,8 @@ README = (ROOT / "README.md").read_text()
 
 def _variables() -> list[str]:
     names = []
-    for name, field in Settings.model_fields.items():
+    # The resource-server settings are a superset of the authorization server's.
+    for name, field in ResourceServerSettings.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             names += [

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from authserver.checks.authorization_request import AuthorizationRequest
 from authserver.checks.identifiers import is_identifier
+from authserver.clients.models import is_usable
 from authserver.context import services
 from authserver.errors import InvalidRequestError
 from authserver.sca import session as user_session
@@ -52,7 +53,7 @@ def authorize() -> ResponseReturnValue:
         raise InvalidRequestError("A parameter is repeated.")
     client_id = args.get("client_id", "")
     client = svc.clients.get(client_id) if is_identifier(client_id) else None
-    if client is None or client.disabled:
+    if not is_usable(client):
         raise InvalidRequestError("Unknown client.")
     # Validates existence, expiry and client binding without spending the request_uri.
     pushed = svc.par.accept(args["request_uri"], client.client_id, svc.policy.login_window)

@@ -9,25 +9,9 @@ from __future__ import annotations
 from urllib.parse import quote
 from urllib.parse import urlsplit
 
-from authserver.settings import is_loopback_host
+from authserver.clients.redirect_uri import redirect_uri_problem
 
-
-def redirect_uri_problem(uri: str) -> str | None:
-    """Why ``uri`` may not be registered, or None when it may."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return "is not a valid URL"
-    if not parts.scheme or not parts.hostname:
-        return "must be an absolute URL"
-    # RFC 6749 §3.1.2: the endpoint URI MUST NOT include a fragment component.
-    if parts.fragment or "#" in uri:
-        return "must not contain a fragment"
-    if parts.scheme == "https":
-        return None
-    if parts.scheme == "http" and is_loopback_host(parts.hostname):
-        return None
-    return "must use https (http only on a loopback host)"
+__all__ = ["csp_source", "is_registered", "redirect_uri_problem"]
 
 
 def is_registered(uri: str, registered: list[str]) -> bool:

@@ -3,12 +3,19 @@ a strict form body, client authentication as at the token endpoint, a ``token``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from authserver.checks.form import read_form
 from authserver.clients.models import Client
-from authserver.context import Services
 from authserver.errors import InvalidRequestError
+
+
+class ClientAuthentication(Protocol):
+    """``client_auth.ClientAuthenticator``, seen from here without importing it."""
+
+    def authenticate(self, form: Mapping[str, str]) -> Client: ...
 
 
 @dataclass(frozen=True)
@@ -18,11 +25,11 @@ class TokenRequest:
     token_type_hint: str | None
 
 
-def read_token_request(svc: Services) -> TokenRequest:
+def read_token_request(client_auth: ClientAuthentication) -> TokenRequest:
     """Client authentication comes first: an unauthenticated caller learns nothing,
     not even that its request lacked a token."""
     form = read_form()
-    caller = svc.client_auth.authenticate(form)
+    caller = client_auth.authenticate(form)
     token = form.get("token")
     if not token:
         raise InvalidRequestError("token is required.")

@@ -18,8 +18,8 @@ from authserver.clients.service import client_to_dict
 from authserver.db import db
 from authserver.fapi import CLIENT_AUTH_METHODS
 from authserver.fapi import DEFAULT_RESPONSE_SIGNING_ALG
-from authserver.revocation.service import RevocationTargetNotFoundError
 from authserver.scopes import ADMIN_SCOPES
+from authserver.tokens.revocation import RevocationTargetNotFoundError
 
 
 @click.group()

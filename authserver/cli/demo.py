@@ -21,6 +21,7 @@ from authserver.cli.common import emit
 from authserver.cli.common import json_option
 from authserver.clients.service import ClientRequest
 from authserver.context import Services
+from authserver.experience import experience
 from authserver.sca.service import UserError
 from authserver.settings import load_settings
 
@@ -62,12 +63,14 @@ def _demo_client(svc: Services) -> Path:
 
 def _demo_user(svc: Services) -> dict[str, str]:
     path = svc.settings.instance_path.resolve() / "demo-user.json"
-    if svc.users.get(DEMO_USERNAME) is not None and path.exists():
+    if experience().users.get(DEMO_USERNAME) is not None and path.exists():
         stored: dict[str, str] = json.loads(path.read_text())
         return stored
     password = secrets.token_urlsafe(12)
     try:
-        created = svc.users.create(DEMO_USERNAME, password, actor="operator:demo", totp=True)
+        created = experience().users.create(
+            DEMO_USERNAME, password, actor="operator:demo", totp=True
+        )
     except UserError as exc:
         # The user exists but its credentials file is gone: the password cannot be shown again.
         raise click.ClickException(f"{exc}, but {path} is missing; use a fresh database") from None

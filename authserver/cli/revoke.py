@@ -15,8 +15,9 @@ from authserver.cli.common import emit
 from authserver.cli.common import json_option
 from authserver.cli.common import operator
 from authserver.db import db
-from authserver.revocation.service import RevocationTargetNotFoundError
+from authserver.experience import experience
 from authserver.store import StoreUnavailableError
+from authserver.tokens.revocation import RevocationTargetNotFoundError
 
 
 def _describe(data: dict[str, Any]) -> str:
@@ -48,7 +49,7 @@ def revoke(
             if client_id is not None:
                 result = svc.revocations.revoke_client(client_id, actor=actor, reason=reason)
             elif user is not None:
-                found = svc.users.get(user)
+                found = experience().users.get(user)
                 user_id = found.id if found is not None else user
                 result = svc.revocations.revoke_user(user_id, actor=actor, reason=reason)
             else:

@@ -11,6 +11,7 @@ from authserver.cli.common import emit
 from authserver.cli.common import json_option
 from authserver.cli.common import operator
 from authserver.db import db
+from authserver.experience import experience
 from authserver.sca.service import UserError
 
 
@@ -33,9 +34,9 @@ def _read_password() -> str:
 def create(username: str, totp: bool, as_json: bool) -> None:
     """Create a user; the password is read from standard input."""
     password = _read_password()
-    with app_services() as svc:
+    with app_services():
         try:
-            created = svc.users.create(username, password, actor=operator(), totp=totp)
+            created = experience().users.create(username, password, actor=operator(), totp=totp)
         except UserError as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None

@@ -19,6 +19,7 @@ from authserver.checks.jwt_claims import time_problem
 from authserver.client_auth.errors import InvalidClientError
 from authserver.client_auth.jwks import ClientKeyResolver
 from authserver.clients.models import Client
+from authserver.clients.models import is_usable
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.crypto.jose import FapiJWSRegistry
@@ -141,10 +142,8 @@ class ClientAuthenticator:
         if not is_identifier(client_id):
             raise _RejectedError("iss is not a valid client identifier")
         client = self._clients.get(client_id)
-        if client is None:
-            raise _RejectedError("unknown client")
-        if client.disabled:
-            raise _RejectedError("client is disabled")
+        if not is_usable(client):
+            raise _RejectedError("unknown client" if client is None else "client is disabled")
         if client.token_endpoint_auth_method != AUTH_METHOD:
             raise _RejectedError("client is not registered for private_key_jwt")
         return client

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from typing import TypeGuard
 
 from sqlalchemy import JSON
 from sqlalchemy import Boolean
@@ -43,3 +44,10 @@ class Client(UUIDPrimaryKey, Base):
     introspection_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+
+
+def is_usable(client: Client | None) -> TypeGuard[Client]:
+    """The one rule for "this client may act": registered and not disabled (a disabled
+    client's tokens are revoked too). Client authentication, /authorize and the consent
+    page all ask this."""
+    return client is not None and not client.disabled

@@ -13,8 +13,8 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from authserver.audit.service import AuditTrail
-from authserver.checks.redirect_uri import redirect_uri_problem
 from authserver.clients.models import Client
+from authserver.clients.redirect_uri import redirect_uri_problem
 from authserver.clock import Clock
 from authserver.db import db
 from authserver.fapi import CLIENT_AUTH_METHODS

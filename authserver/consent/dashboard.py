@@ -18,9 +18,10 @@ from werkzeug.wrappers import Response
 
 from authserver.checks.identifiers import is_identifier
 from authserver.consent.forms import WithdrawForm
-from authserver.consent.models import AUTHORISED
+from authserver.consent.models import is_live
 from authserver.context import services
 from authserver.errors import InvalidRequestError
+from authserver.experience import experience
 from authserver.sca import session as user_session
 from authserver.scopes import SCOPES
 
@@ -44,7 +45,7 @@ def consents() -> ResponseReturnValue:
         return user_id
     svc = services()
     rows = []
-    for consent in svc.consents.of_user(user_id):
+    for consent in experience().consents.of_user(user_id):
         client = svc.clients.get(consent.client_id)
         rows.append(
             {
@@ -53,7 +54,7 @@ def consents() -> ResponseReturnValue:
                 "scopes": [SCOPES.get(scope, scope) for scope in consent.scopes],
                 "status": consent.status,
                 "created_at": consent.created_at.strftime("%d %b %Y %H:%M UTC"),
-                "active": consent.status == AUTHORISED,
+                "active": is_live(consent),
             }
         )
     return render_template("consent/dashboard.html", consents=rows, form=WithdrawForm())
@@ -67,11 +68,11 @@ def withdraw(consent_id: str) -> ResponseReturnValue:
     if not WithdrawForm().validate_on_submit():
         raise InvalidRequestError("The form has expired; please try again.")
     svc = services()
-    consent = svc.consents.get(consent_id) if is_identifier(consent_id) else None
+    consent = experience().consents.get(consent_id) if is_identifier(consent_id) else None
     # Someone else's consent is answered like a missing one.
     if consent is None or consent.user_id != user_id:
         abort(404)
-    if consent.status == AUTHORISED:
+    if is_live(consent):
         svc.revocations.revoke_consent(
             consent_id, actor=f"user:{user_id}", reason="withdrawn by the user"
         )

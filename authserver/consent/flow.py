@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from authserver.clients.models import Client
 from authserver.context import Services
 from authserver.errors import request_id
+from authserver.experience import experience
 from authserver.jarm.response import authorization_response
 from authserver.sca import session as user_session
 from authserver.sca.session import Pending
@@ -20,7 +21,7 @@ def finish_authorization(
     # FAPI 2.0 note 3: the request_uri is spent when authorization completes, not before.
     authorization = svc.par.consume(pending.request_uri, pending.client_id)
     user_session.clear_pending()
-    consent = svc.consents.decide(
+    consent = experience().consents.decide(
         user_id=user_id,
         client_id=client.client_id,
         scopes=list(authorization.scopes),

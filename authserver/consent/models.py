@@ -31,3 +31,11 @@ class Consent(UUIDPrimaryKey, Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
+
+
+def is_live(consent: Consent | None, client_id: str | None = None) -> bool:
+    """The one rule for "this consent still authorises something" (TOK-5): it exists, is
+    authorised and, when a client is named, is held by that client."""
+    if consent is None or consent.status != AUTHORISED:
+        return False
+    return client_id is None or consent.client_id == client_id

@@ -5,14 +5,19 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from authserver.audit.service import AuditTrail
+from authserver.checks.consent_gate import ConsentView
 from authserver.clock import Clock
 from authserver.consent.models import AUTHORISED
 from authserver.consent.models import REJECTED
+from authserver.consent.models import REVOKED
 from authserver.consent.models import Consent
+from authserver.consent.models import is_live
 from authserver.db import db
 
 
 class ConsentService:
+    """Consent decisions for the pages, and the protocol floor's ``ConsentGate``."""
+
     def __init__(self, clock: Clock, audit: AuditTrail) -> None:
         self._clock = clock
         self._audit = audit
@@ -53,3 +58,28 @@ class ConsentService:
                 .order_by(Consent.created_at.desc(), Consent.id)
             )
         )
+
+    # -- the ConsentGate (checks/consent_gate.py) --------------------------------------
+
+    def is_live(self, consent_id: str, client_id: str) -> bool:
+        return is_live(self.get(consent_id), client_id)
+
+    def view(self, consent_id: str) -> ConsentView | None:
+        consent = self.get(consent_id)
+        if consent is None:
+            return None
+        return ConsentView(
+            consent_id=consent.id,
+            client_id=consent.client_id,
+            user_id=consent.user_id,
+            scopes=tuple(consent.scopes),
+            live=is_live(consent),
+        )
+
+    def mark_revoked(self, consent_id: str) -> bool:
+        consent = self.get(consent_id)
+        if consent is None:
+            return False
+        consent.status = REVOKED
+        consent.updated_at = self._clock.now()
+        return True

@@ -15,6 +15,7 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 
 from authserver.checks.redirect_uri import csp_source
+from authserver.clients.models import is_usable
 from authserver.consent.flow import finish_authorization
 from authserver.consent.forms import ConsentForm
 from authserver.context import services
@@ -63,7 +64,7 @@ def consent() -> ResponseReturnValue:
     if user_id is None:
         return redirect(url_for("sca.login"), code=303)
     client = svc.clients.get(pending.client_id)
-    if client is None or client.disabled:
+    if not is_usable(client):
         raise InvalidRequestError("The application is no longer registered.")
     form = _consent_form(pending)
     if request.method == "POST":

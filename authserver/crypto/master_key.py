@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from authserver.crypto.subkeys import decode_secret
+from authserver.crypto.subkeys import derive_key
 from authserver.settings import Settings
 from authserver.settings import SettingsError
 
 GENERATED_NAME = "master.key"
-
-
-def _decode(text: str, variable: str) -> bytes:
-    try:
-        raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
-    except (binascii.Error, ValueError):
-        raise SettingsError(f"invalid setting {variable}: must be base64url") from None
-    if len(raw) != 32:
-        raise SettingsError(f"invalid setting {variable}: must decode to 32 bytes")
-    return raw
+__all__ = ["derive_key", "generate_master_key", "load_master_key"]
 
 
 def generate_master_key() -> str:
@@ -33,7 +22,7 @@ def generate_master_key() -> str:
 def load_master_key(settings: Settings) -> bytes:
     """Return the 32-byte master key; generate one into the instance folder in development."""
     if settings.master_key is not None:
-        return _decode(settings.master_key.get_secret_value(), "AUTHSERVER_MASTER_KEY")
+        return decode_secret(settings.master_key.get_secret_value(), "AUTHSERVER_MASTER_KEY")
     if settings.master_key_file is not None:
         try:
             text = settings.master_key_file.read_text()
@@ -41,7 +30,7 @@ def load_master_key(settings: Settings) -> bytes:
             raise SettingsError(
                 "invalid setting AUTHSERVER_MASTER_KEY_FILE: file cannot be read"
             ) from None
-        return _decode(text, "AUTHSERVER_MASTER_KEY_FILE")
+        return decode_secret(text, "AUTHSERVER_MASTER_KEY_FILE")
     if settings.env == "production":
         raise SettingsError("invalid setting AUTHSERVER_MASTER_KEY: required in production")
     path = Path(settings.instance_path) / GENERATED_NAME
@@ -59,11 +48,4 @@ def load_master_key(settings: Settings) -> bytes:
             pass
         finally:
             temporary.unlink()
-    return _decode(path.read_text(), "AUTHSERVER_MASTER_KEY_FILE")
-
-
-def derive_key(master_key: bytes, purpose: str) -> bytes:
-    """Independent sub-keys (session signing, nonces) from the one master secret."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
-        master_key
-    )
+    return decode_secret(path.read_text(), "AUTHSERVER_MASTER_KEY_FILE")

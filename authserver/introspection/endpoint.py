@@ -54,7 +54,7 @@ def _signed(svc: Services, caller: Client, body: dict[str, Any]) -> Response:
 @bp.post(INTROSPECTION_PATH)
 def introspection() -> Response:
     svc = services()
-    asked = read_token_request(svc)
+    asked = read_token_request(svc.client_auth)
     body = introspect(svc, asked.token, asked.caller)
     caller = asked.caller
     response = _signed(svc, caller, body) if _wants_jwt(caller) else jsonify(body)

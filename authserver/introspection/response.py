@@ -10,26 +10,39 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from typing import Protocol
 
+from authserver.checks.consent_gate import ConsentGate
 from authserver.clients.models import Client
-from authserver.consent.models import AUTHORISED
-from authserver.context import Services
-from authserver.tokens.access_token import BEARER
-from authserver.tokens.access_token import DPOP
-from authserver.tokens.access_token import audience
-from authserver.tokens.access_token import is_live
-from authserver.tokens.access_token import read_access_token
+from authserver.clock import Clock
 from authserver.tokens.models import ACTIVE
 from authserver.tokens.models import RefreshToken
+from authserver.tokens.refresh import RefreshTokenService
+from authserver.tokens.verifier import BEARER
+from authserver.tokens.verifier import DPOP
+from authserver.tokens.verifier import AccessTokenVerifier
 
 INACTIVE: dict[str, Any] = {"active": False}
 # Claims of an access token that an introspection answer repeats as they are.
 _ACCESS_TOKEN_FIELDS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "cnf")
 
 
-def introspect(svc: Services, token: str, caller: Client) -> dict[str, Any]:
+class IntrospectionServices(Protocol):
+    """What introspection reads; ``context.Services`` provides it."""
+
+    @property
+    def verifier(self) -> AccessTokenVerifier: ...
+    @property
+    def refresh(self) -> RefreshTokenService: ...
+    @property
+    def consents(self) -> ConsentGate: ...
+    @property
+    def clock(self) -> Clock: ...
+
+
+def introspect(svc: IntrospectionServices, token: str, caller: Client) -> dict[str, Any]:
     # A JWT of ours is an access token; anything else can only be a refresh token.
-    claims = read_access_token(svc, token)
+    claims = svc.verifier.read(token)
     if claims is not None:
         return _access_token(svc, claims, caller)
     row = svc.refresh.find(token)
@@ -38,11 +51,13 @@ def introspect(svc: Services, token: str, caller: Client) -> dict[str, Any]:
     return dict(INACTIVE)
 
 
-def _access_token(svc: Services, claims: dict[str, Any], caller: Client) -> dict[str, Any]:
-    if not is_live(svc, claims):
+def _access_token(
+    svc: IntrospectionServices, claims: dict[str, Any], caller: Client
+) -> dict[str, Any]:
+    if not svc.verifier.is_live(claims):
         return dict(INACTIVE)
     meant_for_caller = claims.get("client_id") == caller.client_id or (
-        caller.resource_server and claims.get("aud") == audience(svc)
+        caller.resource_server and claims.get("aud") == svc.verifier.audience
     )
     if not meant_for_caller:
         return dict(INACTIVE)
@@ -56,21 +71,19 @@ def _access_token(svc: Services, claims: dict[str, Any], caller: Client) -> dict
     return body
 
 
-def _refresh_token(svc: Services, row: RefreshToken, caller: Client) -> dict[str, Any]:
+def _refresh_token(svc: IntrospectionServices, row: RefreshToken, caller: Client) -> dict[str, Any]:
     now = svc.clock.now()
     expires_at = min(row.expires_at, row.family_expires_at)
     if row.client_id != caller.client_id or row.status != ACTIVE or now >= expires_at:
         return dict(INACTIVE)
-    if row.consent_id:
-        consent = svc.consents.get(row.consent_id)
-        if consent is None or consent.status != AUTHORISED:
-            return dict(INACTIVE)
+    if row.consent_id and not svc.consents.is_live(row.consent_id, row.client_id):
+        return dict(INACTIVE)
     return {
         "active": True,
         "scope": row.scope,
         "client_id": row.client_id,
         "sub": row.user_id or row.client_id,
-        "iss": svc.settings.issuer,
+        "iss": svc.verifier.issuer,
         "exp": _epoch(expires_at),
         "iat": _epoch(row.created_at),
         "nbf": _epoch(row.created_at),

@@ -1,8 +1,10 @@
 """Key ring: the active key per algorithm, retired keys kept for the overlap, JWKS output.
 
-Keys are generated lazily on first need (first start), so every process of a
-deployment converges on the same keys in SQL; a partial unique index makes two
-workers racing to generate end with one active key per algorithm.
+Keys are generated at start-up (the authorization server's app factory) and by the
+CLI, never on a request's read path; every process of a deployment converges on the
+same keys in SQL, and a partial unique index makes two workers racing to generate end
+with one active key per algorithm. Reading and verifying go through the read-only
+``PublishedKeys`` view, which resource servers use without this module.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from authserver.db import db
 from authserver.keys.models import ACTIVE
 from authserver.keys.models import RETIRED
 from authserver.keys.models import SigningKey
+from authserver.keys.published import PublishedKeys
+from authserver.keys.published import UnknownKeyError
 from authserver.settings import KeySettings
 
 log = structlog.get_logger(__name__)
@@ -38,8 +42,7 @@ MANAGED_ALGS = ("RS256", "PS256", "ES256")
 PrivateKey = jwk.RSAKey | jwk.ECKey
 
 
-class UnknownKeyError(Exception):
-    """No published key has the token's kid (never issued here, or past its overlap)."""
+__all__ = ["MANAGED_ALGS", "KeyInfo", "KeyService", "UnknownKeyError"]
 
 
 @dataclass(frozen=True)
@@ -72,31 +75,15 @@ class KeyService:
         self._envelope = envelope
         self._clock = clock
         self._private: dict[str, PrivateKey] = {}
-        self._cached: tuple[float, list[SigningKey]] | None = None
+        self.published = PublishedKeys(settings, clock)
 
-    # -- reading -----------------------------------------------------------------
-    def _is_published(self, key: SigningKey, now: datetime) -> bool:
-        if key.state == ACTIVE:
-            return True
-        overlap = timedelta(days=self._settings.overlap_days)
-        return key.retired_at is not None and key.retired_at + overlap > now
-
+    # -- reading (the read-only view; never creates keys) -------------------------
     def published_keys(self) -> list[SigningKey]:
         """Active keys plus retired ones still inside their overlap, newest first."""
-        now_ts = self._clock.time()
-        if self._cached and now_ts - self._cached[0] < self._settings.cache_seconds:
-            return self._cached[1]
-        self.ensure_keys()
-        rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc())).all()
-        now = self._clock.now()
-        keys = [row for row in rows if self._is_published(row, now)]
-        for row in keys:
-            db.session.expunge(row)
-        self._cached = (now_ts, keys)
-        return keys
+        return self.published.rows()
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
-        return {"keys": [dict(key.public_jwk) for key in self.published_keys()]}
+        return self.published.jwks()
 
     def list_keys(self) -> list[KeyInfo]:
         now = self._clock.now()
@@ -106,11 +93,11 @@ class KeyService:
                 kid=row.kid,
                 alg=row.alg,
                 kty=row.kty,
-                state=row.state if self._is_published(row, now) else "expired",
+                state=row.state if self.published.is_published(row, now) else "expired",
                 created_at=row.created_at,
                 retired_at=row.retired_at,
                 age_days=round((now - row.created_at).total_seconds() / 86400, 2),
-                published=self._is_published(row, now),
+                published=self.published.is_published(row, now),
             )
             for row in rows
         ]
@@ -126,11 +113,14 @@ class KeyService:
 
     # -- signing and verifying ---------------------------------------------------
     def sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
-        row = next((k for k in self.published_keys() if k.alg == alg and k.state == ACTIVE), None)
+        row = self._active(alg)
         if row is None:
             raise UnknownKeyError(f"no active {alg} key")
         header = {"alg": alg, "kid": row.kid, "typ": typ}
         return jwt.encode(header, claims, self._private_key(row), algorithms=[alg])
+
+    def _active(self, alg: str) -> SigningKey | None:
+        return next((k for k in self.published_keys() if k.alg == alg and k.state == ACTIVE), None)
 
     def verify(self, token: str, algorithms: list[str]) -> jwt.Token:
         """Verify a JWT we signed; raise UnknownKeyError when its kid is no longer published."""
@@ -177,7 +167,7 @@ class KeyService:
             log.info("signing_key_created", kid=row.kid, alg=alg)
             created.append(row)
         if created:
-            self._cached = None
+            self.published.invalidate()
         return created
 
     def rotate(self, algs: tuple[str, ...] = MANAGED_ALGS) -> list[SigningKey]:
@@ -193,7 +183,7 @@ class KeyService:
         fresh = [self._new_row(alg) for alg in algs]
         db.session.add_all(fresh)
         db.session.commit()
-        self._cached = None
+        self.published.invalidate()
         for row in fresh:
             log.info("signing_key_rotated", kid=row.kid, alg=row.alg)
         return fresh

@@ -1,6 +1,7 @@
 """``require_token(scopes)``: the one access-token check every protected endpoint uses.
 
-Validates an RFC 9068 JWT locally against the published keys: typ at+jwt, issuer,
+Validates an RFC 9068 JWT locally against the published keys (``AccessTokenVerifier``:
+the JWKS, never a private key): typ at+jwt, issuer,
 audience, expiry, scope, and the revocation deny-set (fail closed if the store is
 unreachable). Then the sender constraint (RFC 9449 §7): ``Authorization: DPoP <token>``
 needs a DPoP-bound token (``cnf.jkt``) and a proof by that key for this request;
@@ -28,10 +29,10 @@ from flask import after_this_request
 from flask import g
 from flask import request
 
-from authserver.context import Services
-from authserver.context import services
 from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.dpop.errors import UseDPoPNonceError
+from authserver.resources.context import ResourceServices
+from authserver.resources.context import resource_services
 from authserver.resources.errors import Challenge
 from authserver.resources.errors import InsufficientScopeError
 from authserver.resources.errors import InvalidProofError
@@ -39,7 +40,6 @@ from authserver.resources.errors import InvalidTokenError
 from authserver.resources.errors import MissingTokenError
 from authserver.resources.errors import NonceRequiredError
 from authserver.resources.errors import ResourceServerError
-from authserver.tokens.access_token import live_access_token
 
 log = structlog.get_logger(__name__)
 P = ParamSpec("P")
@@ -86,7 +86,7 @@ def _credentials() -> Credentials:
 
 def validate_access_token(token: str) -> dict[str, Any]:
     """The claims of a valid, unrevoked access token of ours; its binding is not checked here."""
-    claims = live_access_token(services(), token)
+    claims = resource_services().verifier.live(token)
     if claims is None:
         raise InvalidTokenError()
     return claims
@@ -110,7 +110,7 @@ def _proof_headers() -> list[str]:
     return [part.strip() for value in request.headers.getlist("DPoP") for part in value.split(",")]
 
 
-def _check_proof(svc: Services, token: str, jkt: str) -> None:
+def _check_proof(svc: ResourceServices, token: str, jkt: str) -> None:
     """RFC 9449 §7.1: a valid proof for this request, with ``ath`` of this token, signed by
     the key the token is bound to. The validator's 400s become 401s here."""
     try:
@@ -130,7 +130,7 @@ def _check_proof(svc: Services, token: str, jkt: str) -> None:
         raise _refused("proof key is not the token's cnf.jkt")
 
 
-def _sender_constrained_claims(svc: Services, credentials: Credentials) -> dict[str, Any]:
+def _sender_constrained_claims(svc: ResourceServices, credentials: Credentials) -> dict[str, Any]:
     claims = validate_access_token(credentials.token)
     jkt = _bound_jkt(claims)
     if credentials.scheme == DPOP:
@@ -149,13 +149,13 @@ def _offer_nonce(response: Response) -> Response:
     # RFC 9449 §8.2: a fresh nonce may ride on any response, so clients rarely meet a 401;
     # a use_dpop_nonce error has set it already (exactly one header).
     if "DPoP-Nonce" not in response.headers:
-        response.headers["DPoP-Nonce"] = services().dpop.nonces.current()
+        response.headers["DPoP-Nonce"] = resource_services().dpop.nonces.current()
     return response
 
 
 def authenticate(scopes: Collection[str]) -> dict[str, Any]:
     """The request's access-token claims, or a ResourceServerError with its challenges."""
-    svc = services()
+    svc = resource_services()
     policy = svc.policy
     if policy.dpop_nonce_required:
         after_this_request(_offer_nonce)

@@ -69,11 +69,13 @@ class RevocationView:
         publisher: RevocationPublisher,
         *,
         poll_sql: bool = False,
+        sql_poll_seconds: float = SQL_POLL_SECONDS,
     ) -> None:
         self._store = store
         self._clock = clock
         self._publisher = publisher
         self._poll_sql = poll_sql
+        self._sql_poll_seconds = sql_poll_seconds
         self._state = LocalState()
         publisher.also_apply_locally(self._state.apply)
         self._rebuild: Rebuild | None = None
@@ -188,7 +190,7 @@ class RevocationView:
     def _follow(self, subscription: Subscription) -> None:
         next_marker_check = time.monotonic() + MARKER_CHECK_SECONDS
         next_prune = time.monotonic() + PRUNE_SECONDS
-        next_sql_poll = time.monotonic() + SQL_POLL_SECONDS
+        next_sql_poll = time.monotonic() + self._sql_poll_seconds
         while not self._stop.is_set():
             message = subscription.get_message(timeout=POLL_SECONDS)
             if message is not None:
@@ -203,7 +205,7 @@ class RevocationView:
             if self._poll_sql and now >= next_sql_poll:
                 # The rebuild's facts reach this view through the publisher's local hook.
                 self._rebuild_store()
-                next_sql_poll = now + SQL_POLL_SECONDS
+                next_sql_poll = now + self._sql_poll_seconds
             if now >= next_prune:
                 self._state.prune(self._clock.time())
                 next_prune = now + PRUNE_SECONDS

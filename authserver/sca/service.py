@@ -12,6 +12,7 @@ from authserver.clock import Clock
 from authserver.crypto.envelope import Envelope
 from authserver.crypto.envelope import Sealed
 from authserver.db import db
+from authserver.sca.directory import SqlUserDirectory
 from authserver.sca.models import User
 from authserver.sca.passwords import MIN_PASSWORD_LENGTH
 from authserver.sca.passwords import hash_password
@@ -45,6 +46,10 @@ class UserService:
         self._envelope = envelope
         self._clock = clock
         self._audit = audit
+
+    def exists(self, user_id: str) -> bool:
+        """The protocol floor's ``UserDirectory`` (checks/user_directory.py)."""
+        return SqlUserDirectory().exists(user_id)
 
     def get(self, username: str) -> User | None:
         return db.session.scalar(select(User).where(User.username == username))

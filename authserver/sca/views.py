@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from authserver.context import services
 from authserver.errors import request_id
+from authserver.experience import experience
 from authserver.sca import session as user_session
 from authserver.sca.forms import LoginForm
 
@@ -29,12 +30,12 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = svc.users.authenticate(
+        user = experience().users.authenticate(
             form.username.data or "", form.password.data or "", request_id=request_id()
         )
         if user is not None:
             user_session.start(user, svc.clock.time())
-            next_step = svc.users.second_factor_step(user)
+            next_step = experience().users.second_factor_step(user)
             if next_step is None:
                 next_step = _after_login()
             return redirect(next_step, code=303)

@@ -3,39 +3,64 @@ client_credentials; ``tokens.registry`` maps grant types to them and runs their 
 
 Each receives the request's verified DPoP proof (or None): a proof binds the new access
 token to its key (RFC 9449 §5, ``cnf.jkt``); without one the token is a Bearer token.
+Each also receives its collaborators as one ``GrantServices`` value (the app's services
+satisfy it), so this module never imports the app context; consents are asked through
+the consent gate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from typing import Protocol
 
+from authserver.audit.service import AuditTrail
+from authserver.checks.consent_gate import ConsentGate
 from authserver.checks.errors import InvalidScopeError
 from authserver.clients.models import Client
-from authserver.consent.models import AUTHORISED
-from authserver.context import Services
 from authserver.db import db
 from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.dpop.proof import DPoPProof
 from authserver.errors import request_id
 from authserver.pkce import verifier_matches
+from authserver.tokens.access_token import AccessTokenIssuer
 from authserver.tokens.access_token import TokenSubject
-from authserver.tokens.access_token import issue_access_token
-from authserver.tokens.access_token import issue_id_token
 from authserver.tokens.codes import CodeGrant
 from authserver.tokens.codes import CodeReplayedError
+from authserver.tokens.codes import CodeStore
 from authserver.tokens.errors import InvalidGrantError
+from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.models import RefreshToken
+from authserver.tokens.refresh import RefreshTokenService
 
 TokenResponse = dict[str, Any]
-Grant = Callable[[Services, Client, dict[str, str], DPoPProof | None], TokenResponse]
+
+
+class GrantServices(Protocol):
+    """What the grants use; ``context.Services`` provides it."""
+
+    @property
+    def codes(self) -> CodeStore: ...
+    @property
+    def ledger(self) -> AccessTokenLedger: ...
+    @property
+    def refresh(self) -> RefreshTokenService: ...
+    @property
+    def audit(self) -> AuditTrail: ...
+    @property
+    def consents(self) -> ConsentGate: ...
+    @property
+    def tokens(self) -> AccessTokenIssuer: ...
+
+
+Grant = Callable[[GrantServices, Client, dict[str, str], DPoPProof | None], TokenResponse]
 
 
 def _bound_key(proof: DPoPProof | None) -> str | None:
     return proof.jkt if proof is not None else None
 
 
-def _redeem(svc: Services, client: Client, form: dict[str, str]) -> CodeGrant:
+def _redeem(svc: GrantServices, client: Client, form: dict[str, str]) -> CodeGrant:
     try:
         # tokens.registry has checked that ``code`` is present.
         grant = svc.codes.redeem(form["code"])
@@ -62,8 +87,7 @@ def _redeem(svc: Services, client: Client, form: dict[str, str]) -> CodeGrant:
     # RFC 7636 §4.6 and FAPI CT: a missing or wrong verifier is invalid_grant.
     elif not verifier_matches(verifier, grant.code_challenge):
         raise InvalidGrantError()
-    consent = svc.consents.get(grant.consent_id)
-    if consent is None or consent.status != AUTHORISED:
+    if not svc.consents.is_live(grant.consent_id, client.client_id):
         raise InvalidGrantError()
     return grant
 
@@ -79,7 +103,7 @@ def _check_code_binding(grant: CodeGrant, proof: DPoPProof | None) -> None:
 
 
 def authorization_code(
-    svc: Services, client: Client, form: dict[str, str], proof: DPoPProof | None
+    svc: GrantServices, client: Client, form: dict[str, str], proof: DPoPProof | None
 ) -> TokenResponse:
     grant = _redeem(svc, client, form)
     _check_code_binding(grant, proof)
@@ -106,12 +130,12 @@ def authorization_code(
         auth_time=grant.auth_time,
         dpop_jkt=_bound_key(proof),
     )
-    body = issue_access_token(svc, client, subject)
+    body = svc.tokens.issue(client, subject)
     if refresh_token:
         body["refresh_token"] = refresh_token
     if "openid" in grant.scopes:
-        body["id_token"] = issue_id_token(
-            svc, client, subject, access_token=body["access_token"], nonce=grant.nonce
+        body["id_token"] = svc.tokens.issue_id_token(
+            client, subject, access_token=body["access_token"], nonce=grant.nonce
         )
     db.session.commit()
     svc.codes.remember_issued(grant.code_id, family_id)
@@ -119,7 +143,7 @@ def authorization_code(
 
 
 def refresh_token(
-    svc: Services, client: Client, form: dict[str, str], proof: DPoPProof | None
+    svc: GrantServices, client: Client, form: dict[str, str], proof: DPoPProof | None
 ) -> TokenResponse:
     token = form["refresh_token"]  # present: checked by tokens.registry
 
@@ -130,8 +154,7 @@ def refresh_token(
         # here rolls the rotation back, so the refresh token stays usable.
         if row.dpop_jkt is not None and proof is None:
             raise InvalidDPoPProofError("This refresh token needs a DPoP proof.")
-        consent = svc.consents.get(row.consent_id) if row.consent_id else None
-        if row.consent_id and (consent is None or consent.status != AUTHORISED):
+        if row.consent_id and not svc.consents.is_live(row.consent_id, client.client_id):
             raise InvalidGrantError()
         subject = TokenSubject(
             sub=row.user_id or client.client_id,
@@ -141,13 +164,13 @@ def refresh_token(
             family_id=row.family_id,
             dpop_jkt=_bound_key(proof),
         )
-        return issue_access_token(svc, client, subject)
+        return svc.tokens.issue(client, subject)
 
     return svc.refresh.rotate(token, client.client_id, mint, jkt=_bound_key(proof))
 
 
 def client_credentials(
-    svc: Services, client: Client, form: dict[str, str], proof: DPoPProof | None
+    svc: GrantServices, client: Client, form: dict[str, str], proof: DPoPProof | None
 ) -> TokenResponse:
     allowed = [scope for scope in client.scopes if scope != "openid"]
     requested = form.get("scope", "").split() or allowed
@@ -158,6 +181,6 @@ def client_credentials(
         scopes=tuple(dict.fromkeys(requested)),
         dpop_jkt=_bound_key(proof),
     )
-    body = issue_access_token(svc, client, subject)
+    body = svc.tokens.issue(client, subject)
     db.session.commit()
     return body

@@ -3,11 +3,19 @@ and the DPoP-Nonce hook of the endpoints that take DPoP proofs."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import request
 
-from authserver.context import services
+NONCES_KEY = "authserver.dpop_nonces"
+
+
+class NonceSource(Protocol):
+    def current(self) -> str: ...
+
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
@@ -39,9 +47,12 @@ def offer_dpop_nonce(response: Response) -> Response:
     already set it).
     """
     if request.headers.getlist("DPoP") and "DPoP-Nonce" not in response.headers:
-        response.headers["DPoP-Nonce"] = services().dpop.nonces.current()
+        nonces: NonceSource = current_app.extensions[NONCES_KEY]
+        response.headers["DPoP-Nonce"] = nonces.current()
     return response
 
 
-def setup_security_headers(app: Flask) -> None:
+def setup_security_headers(app: Flask, nonces: NonceSource) -> None:
+    """``nonces`` is the app's DPoP nonce service, for ``offer_dpop_nonce``."""
+    app.extensions[NONCES_KEY] = nonces
     app.after_request(_apply)

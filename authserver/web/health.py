@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import structlog
 from flask import Blueprint
+from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from authserver.context import services
 from authserver.db import db
 from authserver.store import StoreUnavailableError
+from authserver.store.base import Store
 
 bp = Blueprint("health", __name__)
 log = structlog.get_logger(__name__)
+STORE_KEY = "authserver.store"
+
+
+def setup_health(app: Flask, store: Store) -> None:
+    """Register the probes with the store they ping (the AS and resource-server apps alike)."""
+    app.extensions[STORE_KEY] = store
+    app.register_blueprint(bp)
 
 
 @bp.get("/healthz")
@@ -32,7 +41,8 @@ def readyz() -> Response:
         checks["database"] = "unavailable"
         db.session.rollback()
     try:
-        services().store.ping()
+        store: Store = current_app.extensions[STORE_KEY]
+        store.ping()
     except StoreUnavailableError:
         checks["store"] = "unavailable"
     ready = all(value == "ok" for value in checks.values())

@@ -23,10 +23,10 @@ from authserver.context import Services
 from authserver.context import services
 from authserver.db import db
 from authserver.revocation.models import RevocationWatermark
-from authserver.revocation.service import RevocationTargetNotFoundError
 from authserver.scopes import ADMIN_REVOCATION
 from authserver.scopes import ADMIN_SCOPES
 from authserver.tokens.models import IssuedAccessToken
+from authserver.tokens.revocation import RevocationTargetNotFoundError
 from conformance.tpp import Browser
 from conformance.tpp import Tpp
 from tests.cli.test_cli import run_cli

@@ -34,8 +34,6 @@ from authserver.revocation.state import USER
 from authserver.revocation.state import watermark_key
 from authserver.store.redis import _glob_escape
 from authserver.tokens.access_token import TokenSubject
-from authserver.tokens.access_token import issue_access_token
-from authserver.tokens.access_token import read_access_token
 from conformance.local_server import free_port
 from conformance.local_server import serving
 from conformance.tpp import Tpp
@@ -130,13 +128,13 @@ def issue(svc: Services, client_id: str, user_id: str) -> str:
     client = svc.clients.get(client_id)
     assert client is not None
     subject = TokenSubject(sub=user_id, scopes=("openid",), user_id=user_id)
-    token = str(issue_access_token(svc, client, subject)["access_token"])
+    token = str(svc.tokens.issue(client, subject)["access_token"])
     db.session.commit()
     return token
 
 
 def jti_of(svc: Services, token: str) -> str:
-    claims = read_access_token(svc, token)
+    claims = svc.verifier.read(token)
     assert claims is not None
     return str(claims["jti"])
 

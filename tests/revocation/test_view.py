@@ -36,8 +36,6 @@ from authserver.store import StoreUnavailableError
 from authserver.store.memory import MemoryStore
 from authserver.store.redis import _glob_escape
 from authserver.tokens.access_token import TokenSubject
-from authserver.tokens.access_token import issue_access_token
-from authserver.tokens.access_token import read_access_token
 from conformance.tpp import Tpp
 from tests.conftest import TEST_REDIS_URL
 from tests.helpers import app_with
@@ -74,13 +72,13 @@ def issue(svc: Services, client_id: str, user_id: str, family_id: str | None = N
     client = svc.clients.get(client_id)
     assert client is not None
     subject = TokenSubject(sub=user_id, scopes=("openid",), user_id=user_id, family_id=family_id)
-    token = str(issue_access_token(svc, client, subject)["access_token"])
+    token = str(svc.tokens.issue(client, subject)["access_token"])
     db.session.commit()
     return token
 
 
 def claims_of(svc: Services, token: str) -> dict[str, Any]:
-    claims = read_access_token(svc, token)
+    claims = svc.verifier.read(token)
     assert claims is not None
     return claims
 

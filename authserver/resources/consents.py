@@ -12,7 +12,7 @@ from flask import abort
 from flask import g
 
 from authserver.checks.identifiers import is_identifier
-from authserver.context import services
+from authserver.resources.context import resource_services
 from authserver.resources.guard import require_token
 
 bp = Blueprint("consent_api", __name__)
@@ -21,9 +21,9 @@ bp = Blueprint("consent_api", __name__)
 @bp.delete("/consents/<consent_id>")
 @require_token()
 def withdraw_consent(consent_id: str) -> Response:
-    svc = services()
+    svc = resource_services()
     client_id = str(g.token_claims["client_id"])
-    consent = svc.consents.get(consent_id) if is_identifier(consent_id) else None
+    consent = svc.consents.view(consent_id) if is_identifier(consent_id) else None
     if consent is None or consent.client_id != client_id:
         abort(404)
     svc.revocations.revoke_consent(

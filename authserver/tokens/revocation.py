@@ -8,6 +8,12 @@ retries (every write is idempotent) and listeners re-read SQL after any outage.
 Bulk revocation costs O(1) in access tokens however many were issued: one watermark
 ("tokens issued at or before T are revoked"), checked against each token's ``iat``.
 Refresh tokens are ended with one UPDATE on indexed columns.
+
+It lives in ``tokens/`` because revoking acts on the tokens it issued (ledger, refresh
+families); ``revocation/`` below it is only the deny-set and its propagation, so the two
+packages import in one direction. Consents and users are reached through the consent
+gate and the user directory. Nothing here signs or holds a key: a resource server
+process runs it (admin API, the TPP's consent withdrawal) without the master key.
 """
 
 from __future__ import annotations
@@ -23,12 +29,12 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from authserver.audit.service import AuditTrail
+from authserver.checks.consent_gate import ConsentGate
+from authserver.checks.user_directory import UserDirectory
 from authserver.clients.models import Client
 from authserver.clients.service import ClientRegistrationError
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
-from authserver.consent.models import REVOKED as CONSENT_REVOKED
-from authserver.consent.models import Consent
 from authserver.db import db
 from authserver.revocation.models import RevocationWatermark
 from authserver.revocation.publisher import RevocationPublisher
@@ -38,12 +44,10 @@ from authserver.revocation.state import JTI
 from authserver.revocation.state import USER
 from authserver.revocation.state import WATERMARK_TTL
 from authserver.revocation.state import Revocation
-from authserver.sca.models import User
 from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.models import REVOKED as REFRESH_REVOKED
 from authserver.tokens.models import IssuedAccessToken
 from authserver.tokens.models import RefreshToken
-from authserver.tokens.refresh import RefreshTokenService
 
 log = structlog.get_logger(__name__)
 
@@ -85,15 +89,17 @@ class RevocationService:
         clock: Clock,
         audit: AuditTrail,
         clients: ClientService,
+        consents: ConsentGate,
+        users: UserDirectory,
         ledger: AccessTokenLedger,
-        refresh: RefreshTokenService,
         publisher: RevocationPublisher,
     ) -> None:
         self._clock = clock
         self._audit = audit
         self._clients = clients
+        self._consents = consents
+        self._users = users
         self._ledger = ledger
-        self._refresh = refresh
         self._publisher = publisher
 
     # -- one token (RFC 7009) --------------------------------------------------------
@@ -127,7 +133,7 @@ class RevocationService:
         if row.client_id != caller.client_id:
             log.info("revocation_refused", error_detail="token of another client")
             return False
-        self._refresh.mark_family_revoked(row.family_id)
+        self._end_refresh_tokens(RefreshToken.family_id == row.family_id)
         facts = self._ledger.mark_family(row.family_id)
         self._audit.record(
             "token.revoked",
@@ -150,17 +156,14 @@ class RevocationService:
         return self._watermark(CLIENT, client_id, actor=actor, reason=reason)
 
     def revoke_user(self, user_id: str, *, actor: str, reason: str) -> BulkRevocation:
-        if db.session.get(User, user_id) is None:
+        if not self._users.exists(user_id):
             raise RevocationTargetNotFoundError(f"no user {user_id!r}")
         return self._watermark(USER, user_id, actor=actor, reason=reason)
 
     def revoke_consent(self, consent_id: str, *, actor: str, reason: str) -> BulkRevocation:
         """Withdrawn consent (user dashboard, TPP DELETE or operator): one path for all."""
-        consent = db.session.get(Consent, consent_id)
-        if consent is None:
+        if not self._consents.mark_revoked(consent_id):
             raise RevocationTargetNotFoundError(f"no consent {consent_id!r}")
-        consent.status = CONSENT_REVOKED
-        consent.updated_at = self._clock.now()
         return self._watermark(CONSENT, consent_id, actor=actor, reason=reason)
 
     def _watermark(self, kind: str, target: str, *, actor: str, reason: str) -> BulkRevocation:

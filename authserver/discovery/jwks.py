@@ -8,6 +8,8 @@ from flask import jsonify
 
 from authserver.context import services
 
+# The blueprint keeps its name "keys" (url_for targets); the view sits with discovery
+# because it needs the app's services, which the ground-floor keys/ package may not import.
 bp = Blueprint("keys", __name__)
 
 

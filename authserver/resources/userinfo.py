@@ -1,7 +1,8 @@
 """OpenID Connect UserInfo (Core §5.3): the subject of an openid access token.
 
 A protected resource like any other: ``require_token`` checks the token and its sender
-constraint (``DPoP`` with a proof, or ``Bearer`` for unbound tokens while allowed).
+constraint (``DPoP`` with a proof, or ``Bearer`` for unbound tokens while allowed). It
+sits with the resource servers (it uses the guard), so it runs in ``authserver.rs`` too.
 """
 
 from __future__ import annotations

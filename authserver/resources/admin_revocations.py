@@ -24,13 +24,13 @@ from pydantic import model_validator
 
 from authserver.checks.identifiers import has_control_characters
 from authserver.checks.identifiers import is_identifier
-from authserver.context import services
 from authserver.db import db
 from authserver.errors import InvalidRequestError
+from authserver.resources.context import resource_services
 from authserver.resources.guard import require_token
-from authserver.revocation.service import BulkRevocation
-from authserver.revocation.service import RevocationTargetNotFoundError
 from authserver.scopes import ADMIN_REVOCATION
+from authserver.tokens.revocation import BulkRevocation
+from authserver.tokens.revocation import RevocationTargetNotFoundError
 
 bp = Blueprint("revocation_admin", __name__)
 
@@ -91,7 +91,7 @@ def _description(exc: ValidationError) -> str:
 
 
 def bulk_revoke(parsed: BulkRevocationRequest, actor: str) -> BulkRevocation:
-    svc = services()
+    svc = resource_services()
     try:
         if parsed.client_id is not None:
             return svc.revocations.revoke_client(

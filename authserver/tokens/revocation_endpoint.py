@@ -16,8 +16,7 @@ from authserver.clients.models import Client
 from authserver.context import Services
 from authserver.context import services
 from authserver.errors import request_id
-from authserver.revocation.service import REFRESH_TOKEN_HINT
-from authserver.tokens.access_token import read_access_token
+from authserver.tokens.revocation import REFRESH_TOKEN_HINT
 
 bp = Blueprint("revocation", __name__)
 
@@ -25,7 +24,7 @@ REVOCATION_PATH = "/revoke"
 
 
 def _revoke_access_token(svc: Services, token: str, caller: Client) -> bool:
-    claims = read_access_token(svc, token)
+    claims = svc.verifier.read(token)
     if claims is None:
         return False
     svc.revocations.revoke_access_token(claims, caller, request_id=request_id())
@@ -43,7 +42,7 @@ def _revoke_refresh_token(svc: Services, token: str, caller: Client) -> bool:
 @bp.post(REVOCATION_PATH)
 def revoke() -> Response:
     svc = services()
-    asked = read_token_request(svc)
+    asked = read_token_request(svc.client_auth)
     lookups = [_revoke_access_token, _revoke_refresh_token]
     if asked.token_type_hint == REFRESH_TOKEN_HINT:
         lookups.reverse()

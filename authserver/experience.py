@@ -1,0 +1,30 @@
+"""The services of the pages for people (login, consent, the dashboard), found by their views.
+
+The protocol floor sees consents and users only through the consent gate and the user
+directory; the experience floor needs the concrete services (recording a decision,
+authenticating a password), which live here, one floor up from ``context``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from flask import current_app
+
+from authserver.consent.service import ConsentService
+from authserver.sca.service import UserService
+
+EXTENSION_KEY = "authserver.experience"
+
+
+@dataclass(frozen=True)
+class Experience:
+    consents: ConsentService
+    users: UserService
+
+
+def experience(app: Flask | None = None) -> Experience:
+    target = app or current_app
+    found: Experience = target.extensions[EXTENSION_KEY]
+    return found

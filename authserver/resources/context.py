@@ -1,0 +1,43 @@
+"""What the resource endpoints use, found through the app: built by the authorization
+server's factory (resources in the same app) or by ``authserver.rs`` (their own process).
+
+Every member verifies, checks or revokes; none signs or holds a private key, so the
+same blueprints serve in both apps and a resource server needs no master key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from flask import current_app
+
+from authserver.checks.consent_gate import ConsentGate
+from authserver.clock import Clock
+from authserver.dpop.proof import DPoPValidator
+from authserver.fapi import FapiPolicy
+from authserver.revocation.view import RevocationView
+from authserver.store.base import Store
+from authserver.tokens.revocation import RevocationService
+from authserver.tokens.verifier import AccessTokenVerifier
+
+EXTENSION_KEY = "authserver.resources"
+
+
+@dataclass(frozen=True)
+class ResourceServices:
+    policy: FapiPolicy
+    clock: Clock
+    store: Store
+    dpop: DPoPValidator
+    verifier: AccessTokenVerifier
+    consents: ConsentGate
+    """Read the consent a request is about; mark it revoked through ``revocations``."""
+    revocations: RevocationService
+    revocation_view: RevocationView
+
+
+def resource_services(app: Flask | None = None) -> ResourceServices:
+    target = app or current_app
+    found: ResourceServices = target.extensions[EXTENSION_KEY]
+    return found

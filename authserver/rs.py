@@ -1,0 +1,154 @@
+"""``authserver.rs``: the resource servers in their own process (``gunicorn authserver.rs:app``).
+
+It serves only the resource endpoints (userinfo, the TPP's consent withdrawal, the
+admin revocation API) and the health probes, at the same URLs as the authorization
+server. It needs the issuer URL, the store and read access to its tables; it verifies
+access tokens from the issuer's published JWKS (``<issuer>/jwks`` over HTTP, cached)
+and holds no master key and no private key: nothing reachable from here can create or
+open a signing key (import-linter contract "resource-server-process"). DPoP nonces,
+when required, use ``AUTHSERVER_DPOP_NONCE_SECRET``, shared with the authorization
+server. There are no sessions, so no session secret either.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from authserver.audit.service import AuditTrail
+from authserver.clients.service import ClientService
+from authserver.clock import Clock
+from authserver.clock import SystemClock
+from authserver.consent.service import ConsentService
+from authserver.crypto.subkeys import dpop_nonce_key
+from authserver.db import setup_database
+from authserver.errors import register_error_handlers
+from authserver.fapi import FapiPolicy
+from authserver.resources.context import ResourceServices
+from authserver.revocation.publisher import RevocationPublisher
+from authserver.sca.directory import SqlUserDirectory
+from authserver.settings import ResourceServerSettings
+from authserver.settings import load_resource_server_settings
+from authserver.store import build_store
+from authserver.store.base import Store
+from authserver.tokens.issuer_jwks import IssuerJwks
+from authserver.tokens.ledger import AccessTokenLedger
+from authserver.tokens.verifier import AccessTokenVerifier
+from authserver.web.body_limit import setup_body_limit
+from authserver.web.headers import setup_security_headers
+from authserver.web.health import setup_health
+from authserver.web.logging import setup_logging
+from authserver.web.request_id import setup_request_id
+from authserver.wiring import build_dpop_validator
+from authserver.wiring import build_replay_epoch
+from authserver.wiring import build_revocation_service
+from authserver.wiring import build_revocation_view
+from authserver.wiring import register_resource_blueprints
+from authserver.wiring import register_resources
+
+# On the in-process store a separate resource server learns revocations only from SQL
+# (it shares the database with the AS, not the store): poll often enough that a
+# revoked token is refused within a second. With Redis, pub/sub carries them instead.
+RS_SQL_POLL_SECONDS = 0.25
+
+
+class ResourceServerFlask(Flask):
+    """Flask whose unhandled errors are logged once, as JSON, by our 500 handler."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        return None
+
+
+def _nonce_key(settings: ResourceServerSettings) -> bytes:
+    if settings.dpop_nonce_secret is not None:
+        return dpop_nonce_key(settings, None)
+    # Nonces are off (settings validation requires the secret when they are on): this
+    # key signs nothing anyone is asked to return.
+    return os.urandom(32)
+
+
+def build_resource_services(
+    settings: ResourceServerSettings, clock: Clock, store: Store
+) -> ResourceServices:
+    audit = AuditTrail(clock)
+    publisher = RevocationPublisher(store, clock)
+    revocation_view = build_revocation_view(store, clock, publisher, RS_SQL_POLL_SECONDS)
+    verifier = AccessTokenVerifier(
+        issuer=settings.issuer,
+        audience=settings.tokens.audience or settings.issuer,
+        keys=IssuerJwks(
+            settings.jwks_uri,
+            clock,
+            ttl=settings.issuer_jwks_ttl,
+            min_refetch_seconds=settings.issuer_jwks_min_refetch,
+            timeout=settings.oauth.jwks_fetch_timeout,
+        ),
+        clock=clock,
+        revocations=revocation_view,
+    )
+    consents = ConsentService(clock, audit)
+    revocations = build_revocation_service(
+        clock=clock,
+        audit=audit,
+        clients=ClientService(clock, audit),
+        consents=consents,
+        users=SqlUserDirectory(),
+        ledger=AccessTokenLedger(store, clock, publisher),
+        publisher=publisher,
+    )
+    return ResourceServices(
+        policy=FapiPolicy.from_settings(settings.oauth),
+        clock=clock,
+        store=store,
+        dpop=build_dpop_validator(
+            settings,
+            settings.public_url,
+            store,
+            clock,
+            _nonce_key(settings),
+            build_replay_epoch(settings, store, clock),
+        ),
+        verifier=verifier,
+        consents=consents,
+        revocations=revocations,
+        revocation_view=revocation_view,
+    )
+
+
+def create_resource_app(
+    settings: ResourceServerSettings | None = None, *, clock: Clock | None = None
+) -> Flask:
+    settings = settings or load_resource_server_settings()
+    setup_logging(settings.log_level)
+    app = ResourceServerFlask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
+    clock = clock or SystemClock()
+    store = build_store(settings, clock)
+    resources = build_resource_services(settings, clock, store)
+    register_resources(app, resources)
+    setup_database(app, settings.sqlalchemy_url)
+    setup_request_id(app)
+    setup_body_limit(app, settings.max_body_bytes)
+    setup_security_headers(app, resources.dpop.nonces)
+    register_error_handlers(app)
+    setup_health(app, store)
+    register_resource_blueprints(app)
+    return app
+
+
+_app: Flask | None = None
+
+
+def __getattr__(name: str) -> Flask:
+    # PEP 562: ``authserver.rs:app`` is built on first access (gunicorn's), so importing
+    # this module (tests, import-linter) reads no environment and opens nothing.
+    global _app
+    if name != "app":
+        raise AttributeError(name)
+    if _app is None:
+        _app = create_resource_app()
+    return _app
