@@ -60,6 +60,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             pytest.exit(f"Redis at AUTHSERVER_TEST_REDIS_URL is unreachable: {exc}", 1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for ``cli_env`` runs the real ``authserver`` as a subprocess: mark it
+    ``subprocess`` so ``-m "not subprocess and not browser"`` leaves the in-process suite."""
+    for item in items:
+        if "cli_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.subprocess)
+
+
 @pytest.fixture(scope="session")
 def worker_name(request: pytest.FixtureRequest) -> str:
     workerinput: dict[str, Any] = getattr(request.config, "workerinput", {})
@@ -177,10 +185,10 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def svc(app: Flask) -> Iterator[Services]:
-    """The app's services inside an app context (for service-level tests)."""
+def svc(app: Flask, services_: Services) -> Iterator[Services]:
+    """``services_`` (tests/flow_fixtures.py) inside an app context, for service-level tests."""
     with app.app_context():
-        yield services(app)
+        yield services_
 
 
 @pytest.fixture

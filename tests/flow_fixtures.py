@@ -14,16 +14,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver.clients.service import ClientRequest
 from authserver.context import Services
 from authserver.context import services
-from conformance.tpp import Browser
-from conformance.tpp import HttpResponse
-from conformance.tpp import Tpp
-from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
+from tppkit import Browser
+from tppkit import HttpResponse
+from tppkit import Tpp
+from tppkit.registration import REDIRECT_URI as REDIRECT_URI  # re-exported
+from tppkit.registration import register_resource_server
+from tppkit.registration import register_tpp
 
-REDIRECT_URI = "https://tpp.example.test/cb"
 USERNAME = "alice"
 PASSWORD = "correct horse battery staple"  # test-only
 
@@ -50,7 +49,10 @@ class FlaskTransport:
 
 @pytest.fixture
 def services_(app: Flask) -> Services:
-    """The app's services without an app context (wrap DB work in app.app_context())."""
+    """The app's services without an app context (wrap DB work in app.app_context()).
+
+    The one services fixture: ``svc`` (tests/conftest.py) is this inside an app context.
+    """
     return services(app)
 
 
@@ -64,37 +66,10 @@ def browser(transport: FlaskTransport, services_: Services) -> Browser:
     return Browser(transport, services_.settings.issuer)
 
 
-def _register(
-    app: Flask, svc: Services, client_id: str, alg: str, *, label: str, **registration: Any
-) -> Tpp:
-    """Register ``client_id`` with a fresh ``alg`` key; its Tpp identity (key, assertions)."""
-    key = generate_key(alg)
-    with app.app_context():
-        svc.clients.create(
-            ClientRequest(
-                client_name=f"{client_id} ({label})",
-                client_id=client_id,
-                jwks=public_jwks(key),
-                **registration,
-            ),
-            actor="test",
-        )
-    return Tpp(client_id, key, alg, svc.settings.issuer, REDIRECT_URI)
-
-
 @pytest.fixture
 def make_tpp(app: Flask, services_: Services) -> Any:
     def _make(client_id: str = "tpp-one", alg: str = "ES256", **registration: Any) -> Tpp:
-        return _register(
-            app,
-            services_,
-            client_id,
-            alg,
-            label="test",
-            redirect_uris=[REDIRECT_URI],
-            scopes=["openid", "accounts:read", "payments:write"],
-            **registration,
-        )
+        return register_tpp(app, client_id, alg, redirect_uri=REDIRECT_URI, **registration)
 
     return _make
 
@@ -105,18 +80,7 @@ def make_resource_server(app: Flask, services_: Services) -> Any:
     (key, assertion builder) for calling /introspect."""
 
     def _make(client_id: str = "rs-one", alg: str = "ES256", **registration: Any) -> Tpp:
-        return _register(
-            app,
-            services_,
-            client_id,
-            alg,
-            label="test resource server",
-            redirect_uris=[],
-            scopes=[],
-            grant_types=[],
-            resource_server=True,
-            **registration,
-        )
+        return register_resource_server(app, client_id, alg, **registration)
 
     return _make
 

@@ -11,15 +11,15 @@ from flask.testing import FlaskClient
 from authserver.consent.models import AUTHORISED
 from authserver.consent.models import REVOKED
 from authserver.context import Services
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
-from conformance.tpp import csrf_token
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import USERNAME
 from tests.flow_fixtures import FlaskTransport
 from tests.lifecycle import code_flow_tokens
 from tests.lifecycle import refresh
 from tests.lifecycle import userinfo
+from tppkit import Browser
+from tppkit import Tpp
+from tppkit import csrf_token
 
 DASHBOARD = "/account/consents"
 

@@ -19,10 +19,6 @@ from authserver.clients.service import ClientRegistrationError
 from authserver.clients.service import ClientRequest
 from authserver.clock import FrozenClock
 from authserver.context import Services
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
-from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
 from tests.helpers import assert_oauth_error
 from tests.introspection import INACTIVE
 from tests.lifecycle import client_credentials_token
@@ -34,6 +30,10 @@ from tests.lifecycle import revoke
 from tests.par import SERVER_ALGS
 from tests.par import post_form
 from tests.par import server_keys
+from tppkit import Browser
+from tppkit import Tpp
+from tppkit import generate_key
+from tppkit import public_jwks
 
 ACCESS_TOKEN_FIELDS = {
     "active",

@@ -22,9 +22,9 @@ from werkzeug.test import TestResponse
 from authserver.audit.models import AuditEvent
 from authserver.context import Services
 from authserver.db import db
-from conformance.tpp import Tpp
 from tests.lifecycle import introspection
 from tests.lifecycle import userinfo
+from tppkit import Tpp
 
 # Revocation reaches a process's local view through the store's channel (a listener
 # thread); RFC 7009 §2.2 allows that propagation delay, so "refused" is awaited this long.

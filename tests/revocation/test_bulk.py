@@ -27,8 +27,6 @@ from authserver.revocation.service import RevocationTargetNotFoundError
 from authserver.scopes import ADMIN_REVOCATION
 from authserver.scopes import ADMIN_SCOPES
 from authserver.tokens.models import IssuedAccessToken
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
 from tests.cli.test_cli import run_cli
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import FlaskTransport
@@ -47,6 +45,8 @@ from tests.revocation import audit_events
 from tests.revocation import claims_of
 from tests.revocation import inactive_at_introspection
 from tests.revocation import refused_at_userinfo
+from tppkit import Browser
+from tppkit import Tpp
 
 Tokens = dict[str, Any]
 

@@ -10,12 +10,12 @@ from flask import Flask
 from authserver.clients.service import ClientRequest
 from authserver.clock import FrozenClock
 from authserver.context import services
-from conformance.tpp import Tpp
-from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
 from tests.helpers import app_with as built_app
 from tests.helpers import assert_oauth_error
 from tests.helpers import closed_port as _closed_port
+from tppkit import Tpp
+from tppkit import generate_key
+from tppkit import public_jwks
 
 REDIRECT_URI = "https://tpp.example.test/cb"
 
