@@ -19,8 +19,8 @@ test-services: $(VENV)/bin/python
 	$(VENV)/bin/pytest -n auto
 
 lint:
-	$(VENV)/bin/ruff check authserver tests migrations conformance benchmarks wsgi.py
-	$(VENV)/bin/ruff format --check authserver tests migrations conformance benchmarks wsgi.py
+	$(VENV)/bin/ruff check authserver tests migrations conformance benchmarks tppkit wsgi.py
+	$(VENV)/bin/ruff format --check authserver tests migrations conformance benchmarks tppkit wsgi.py
 	$(VENV)/bin/mypy
 
 ci:
