@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import redis
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
@@ -33,6 +34,7 @@ from authserver import migrate
 from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.context import services
+from authserver.sca import passwords
 from authserver.settings import Settings
 from authserver.settings import load_settings
 
@@ -66,6 +68,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "cli_env" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.subprocess)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_argon2() -> Iterator[None]:
+    """Real argon2id, at test-only cost: RFC 9106's recommended parameters (64 MiB, three
+    passes) cost about a second per hash on a loaded two-core machine, and most flow tests
+    hash and verify a password. The hash format carries its parameters, so hashes made by a
+    CLI subprocess (full cost) still verify here. Raises if the hasher moves."""
+    with pytest.MonkeyPatch.context() as patch:
+        cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        patch.setattr(passwords, "_hasher", cheap, raising=True)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,9 @@
 TPPs and resource servers, a user, and the Flask test client as a
 ``conformance.tpp.Transport`` (HTTPS base URL, so Secure cookies flow as in a browser).
 
+Each client id gets one key per test process (``tppkit.shared_tpp_key``): every test
+registers it in its own database, and RSA generation is slow.
+
 Flow tests never hold an app context across requests (each request gets its own, as
 in production); set-up data is written inside short ``app.app_context()`` blocks.
 """
@@ -19,6 +22,7 @@ from authserver.context import services
 from tppkit import Browser
 from tppkit import HttpResponse
 from tppkit import Tpp
+from tppkit.keys import shared_tpp_key
 from tppkit.registration import REDIRECT_URI as REDIRECT_URI  # re-exported
 from tppkit.registration import register_resource_server
 from tppkit.registration import register_tpp
@@ -69,7 +73,8 @@ def browser(transport: FlaskTransport, services_: Services) -> Browser:
 @pytest.fixture
 def make_tpp(app: Flask, services_: Services) -> Any:
     def _make(client_id: str = "tpp-one", alg: str = "ES256", **registration: Any) -> Tpp:
-        return register_tpp(app, client_id, alg, redirect_uri=REDIRECT_URI, **registration)
+        key = shared_tpp_key(alg, client_id)
+        return register_tpp(app, client_id, alg, key=key, redirect_uri=REDIRECT_URI, **registration)
 
     return _make
 
@@ -80,7 +85,8 @@ def make_resource_server(app: Flask, services_: Services) -> Any:
     (key, assertion builder) for calling /introspect."""
 
     def _make(client_id: str = "rs-one", alg: str = "ES256", **registration: Any) -> Tpp:
-        return register_resource_server(app, client_id, alg, **registration)
+        key = shared_tpp_key(alg, client_id)
+        return register_resource_server(app, client_id, alg, key=key, **registration)
 
     return _make
 
