@@ -105,6 +105,17 @@ def rs(make_resource_server: Any) -> Tpp:
 
 
 @pytest.fixture
+def tokens(
+    client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str
+) -> dict[str, Any]:
+    """The token response (access, refresh, ID token) of ``tpp``'s code flow for ``user``
+    (scope openid accounts:read)."""
+    from tests.lifecycle import code_flow_tokens  # tests.lifecycle imports this module
+
+    return code_flow_tokens(client, browser, services_, tpp)
+
+
+@pytest.fixture
 def user(app: Flask, services_: Services) -> str:
     with app.app_context():
         return services_.users.create(USERNAME, PASSWORD, actor="test").user.id

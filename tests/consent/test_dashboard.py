@@ -25,12 +25,6 @@ DASHBOARD = "/account/consents"
 
 
 @pytest.fixture
-def tokens(client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str) -> Any:
-    """The token response of ``tpp``'s code flow for ``user``."""
-    return code_flow_tokens(client, browser, services_, tpp)
-
-
-@pytest.fixture
 def consent_id(app: Flask, services_: Services, user: str, tokens: Any) -> str:
     """The one consent behind ``tokens``."""
     with app.app_context():

@@ -14,7 +14,6 @@ from authserver.context import Services
 from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
 from tests.helpers import closed_port
-from tests.lifecycle import code_flow_tokens
 from tests.lifecycle import refresh
 from tests.lifecycle import revoke
 from tests.lifecycle import userinfo
@@ -24,14 +23,7 @@ from tests.revocation import assert_invalid_token
 from tests.revocation import audit_events
 from tests.revocation import claims_of
 from tests.revocation import refused_at_userinfo
-from tppkit import Browser
 from tppkit import Tpp
-
-
-@pytest.fixture
-def tokens(client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str) -> Any:
-    """A token response (access, refresh, id token) of ``tpp`` for alice."""
-    return code_flow_tokens(client, browser, services_, tpp)
 
 
 def test_revoked_access_token_is_refused_by_the_resource_server(
