@@ -43,20 +43,23 @@ def run_with_progress(command: list[str], errors: Path) -> tuple[int, str, str]:
     module as each finishes, and only a module silent for ``STALL_SECONDS`` counts as hung
     (a loaded machine makes the whole run slower, never one module that slow)."""
     lines: queue.Queue[str | None] = queue.Queue()
-    with errors.open("w") as sink:
-        process = subprocess.Popen(
+    out: list[str] = []
+    with (
+        errors.open("w") as sink,
+        subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.PIPE, stderr=sink, text=True
-        )
+        ) as process,  # the with block closes the pipe (filterwarnings=error sees leaks)
+    ):
         assert process.stdout is not None
         reader = threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True)
         reader.start()
-        out: list[str] = []
         try:
             while (line := lines.get(timeout=STALL_SECONDS)) is not None:
                 out.append(line)
         except queue.Empty:
             process.kill()
             out.append(f"no progress for {STALL_SECONDS} s; killed\n")
+        reader.join()
         returncode = process.wait()
     return returncode, "".join(out), errors.read_text()
 
