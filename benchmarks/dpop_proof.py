@@ -40,9 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from joserfc import jwt
-from joserfc.jwk import ECKey
 from joserfc.jwk import Key
-from joserfc.jwk import RSAKey
 
 from authserver import create_app
 from authserver import migrate
@@ -51,7 +49,9 @@ from authserver.crypto.jose import FapiJWSRegistry
 from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.dpop.errors import UseDPoPNonceError
 from authserver.settings import load_settings
-from benchmarks.token_endpoint import git_commit
+from benchmarks.harness import git_commit
+from benchmarks.harness import percentile
+from tppkit import new_key
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -80,12 +80,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not 1 <= args.proofs <= 10000 or not 0 <= args.warmup <= 1000:
         parser.error("--proofs must be in 1..10000 and --warmup in 0..1000")
     return args
-
-
-def generate_key(alg: str) -> Key:
-    if alg == "ES256":
-        return ECKey.generate_key("P-256", private=True)
-    return RSAKey.generate_key(2048, private=True)
 
 
 def build_proofs(key: Key, alg: str, count: int, nonce: str | None) -> tuple[list[str], list[int]]:
@@ -124,12 +118,6 @@ def time_validations(validate: Callable[[str], object], proofs: list[str]) -> tu
     return costs, refused
 
 
-def percentile(sorted_values: list[int], fraction: float) -> int:
-    """Nearest-rank percentile of an ascending list."""
-    rank = max(1, int(-(-fraction * len(sorted_values) // 1)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
 def summarise_us(costs_ns: list[int]) -> dict[str, float]:
     ordered = sorted(costs_ns)
     summary = {"mean": statistics.fmean(ordered)}
@@ -156,7 +144,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     with app.app_context():
         svc = services(app)
         for alg in ALGS:
-            key = generate_key(alg)
+            key = new_key(alg)
             for scenario in (Scenario(alg, nonce=False), Scenario(alg, nonce=True)):
                 nonce = svc.dpop.nonces.current() if scenario.nonce else None
 

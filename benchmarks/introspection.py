@@ -43,23 +43,23 @@ from typing import Any
 
 from joserfc import jwt
 
-from benchmarks.token_endpoint import ASSERTION_LIFETIME
-from benchmarks.token_endpoint import LOOPBACK
-from benchmarks.token_endpoint import Options
-from benchmarks.token_endpoint import Prepared
-from benchmarks.token_endpoint import backends
-from benchmarks.token_endpoint import checked_options
-from benchmarks.token_endpoint import gunicorn
-from benchmarks.token_endpoint import load_average
-from benchmarks.token_endpoint import register_client
-from benchmarks.token_endpoint import report
-from benchmarks.token_endpoint import server_arguments
-from benchmarks.token_endpoint import warm_up_and_run
-from conformance.local_server import free_port
-from conformance.tpp import ASSERTION_TYPE
-from conformance.tpp import Tpp
-from conformance.tpp import UrllibTransport
-from conformance.tpp import server_keys
+from benchmarks.harness import ASSERTION_LIFETIME
+from benchmarks.harness import LOOPBACK
+from benchmarks.harness import Options
+from benchmarks.harness import Prepared
+from benchmarks.harness import backends
+from benchmarks.harness import checked_options
+from benchmarks.harness import gunicorn
+from benchmarks.harness import load_average
+from benchmarks.harness import register_client
+from benchmarks.harness import report
+from benchmarks.harness import server_arguments
+from benchmarks.harness import warm_up_and_run
+from tppkit import ASSERTION_TYPE
+from tppkit import Tpp
+from tppkit import UrllibTransport
+from tppkit import server_keys
+from tppkit.local_server import free_port
 
 TPP_CLIENT_ID = "bench-introspect-tpp"
 RS_CLIENT_ID = "bench-introspect-rs"

@@ -32,29 +32,29 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.token_endpoint import LOOPBACK
-from benchmarks.token_endpoint import Options
-from benchmarks.token_endpoint import Prepared
-from benchmarks.token_endpoint import backends
-from benchmarks.token_endpoint import checked_options
-from benchmarks.token_endpoint import fetch_nonce
-from benchmarks.token_endpoint import gunicorn
-from benchmarks.token_endpoint import load_average
-from benchmarks.token_endpoint import register_client
-from benchmarks.token_endpoint import report
-from benchmarks.token_endpoint import run_cli
-from benchmarks.token_endpoint import server_arguments
-from benchmarks.token_endpoint import warm_up_and_run
-from conformance.local_server import free_port
-from conformance.tpp import Browser
-from conformance.tpp import HttpResponse
-from conformance.tpp import PrivateKey
-from conformance.tpp import Tpp
-from conformance.tpp import UrllibTransport
-from conformance.tpp import dpop_proof
-from conformance.tpp import generate_key
-from conformance.tpp import read_callback
-from conformance.tpp import server_keys
+from benchmarks.harness import LOOPBACK
+from benchmarks.harness import Options
+from benchmarks.harness import Prepared
+from benchmarks.harness import backends
+from benchmarks.harness import checked_options
+from benchmarks.harness import fetch_nonce
+from benchmarks.harness import gunicorn
+from benchmarks.harness import load_average
+from benchmarks.harness import register_client
+from benchmarks.harness import report
+from benchmarks.harness import run_cli
+from benchmarks.harness import server_arguments
+from benchmarks.harness import warm_up_and_run
+from tppkit import Browser
+from tppkit import HttpResponse
+from tppkit import PrivateKey
+from tppkit import Tpp
+from tppkit import UrllibTransport
+from tppkit import dpop_proof
+from tppkit import generate_key
+from tppkit import read_callback
+from tppkit import server_keys
+from tppkit.local_server import free_port
 
 CLIENT_ID = "bench-rs-tpp"
 SCOPE = "openid accounts:read"

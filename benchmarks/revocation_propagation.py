@@ -65,32 +65,32 @@ from pathlib import Path
 from typing import Any
 
 from authserver import create_app
-from authserver.clients.service import ClientRequest
 from authserver.context import Services
 from authserver.context import services
 from authserver.db import db
+from authserver.experience import experience
 from authserver.settings import load_settings
-from benchmarks.token_endpoint import LOOPBACK
-from benchmarks.token_endpoint import RESULTS
-from benchmarks.token_endpoint import ROOT
-from benchmarks.token_endpoint import Options
-from benchmarks.token_endpoint import add_backend_arguments
-from benchmarks.token_endpoint import backends
-from benchmarks.token_endpoint import checked_options
-from benchmarks.token_endpoint import git_commit
-from benchmarks.token_endpoint import gunicorn
-from benchmarks.token_endpoint import load_average
-from benchmarks.token_endpoint import machine
-from benchmarks.token_endpoint import percentile
-from benchmarks.token_endpoint import run_cli
-from conformance.local_server import free_port
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
-from conformance.tpp import UrllibTransport
-from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
-from conformance.tpp import read_callback
-from conformance.tpp import server_keys
+from benchmarks.harness import LOOPBACK
+from benchmarks.harness import RESULTS
+from benchmarks.harness import ROOT
+from benchmarks.harness import Options
+from benchmarks.harness import add_backend_arguments
+from benchmarks.harness import backends
+from benchmarks.harness import checked_options
+from benchmarks.harness import git_commit
+from benchmarks.harness import gunicorn
+from benchmarks.harness import load_average
+from benchmarks.harness import machine
+from benchmarks.harness import percentile
+from benchmarks.harness import run_cli
+from tppkit import Browser
+from tppkit import Tpp
+from tppkit import UrllibTransport
+from tppkit import generate_key
+from tppkit import read_callback
+from tppkit import server_keys
+from tppkit.local_server import free_port
+from tppkit.registration import create_client
 
 MAIN_CLIENT_ID = "bench-revoke-tpp"
 BULK_CLIENT_PREFIX = "bench-revoke-bulk-"
@@ -216,16 +216,15 @@ def in_process(env: dict[str, str]) -> Iterator[Services]:
 def register(svc: Services, client_id: str, redirect_uri: str, issuer: str) -> Tpp:
     """A BENCH-ONLY TPP (ES256 key, tokens for an hour), registered through the service."""
     key = generate_key("ES256")
-    svc.clients.create(
-        ClientRequest(
-            client_name=f"Benchmark {client_id}",
-            client_id=client_id,
-            redirect_uris=[redirect_uri],
-            scopes=SCOPE.split(),
-            jwks=public_jwks(key),
-            access_token_ttl=ACCESS_TOKEN_TTL,
-        ),
+    create_client(
+        svc,
+        client_id,
+        key,
+        label="benchmark",
         actor=ACTOR,
+        redirect_uris=[redirect_uri],
+        scopes=SCOPE.split(),
+        access_token_ttl=ACCESS_TOKEN_TTL,
     )
     return Tpp(client_id, key, "ES256", issuer, redirect_uri, scope=SCOPE)
 
@@ -640,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
             ExitStack() as servers,
         ):
             password = secrets.token_urlsafe(18)  # BENCH-ONLY, dropped with the database
-            svc.users.create(USERNAME, password, actor=ACTOR)
+            experience().users.create(USERNAME, password, actor=ACTOR)
             main_tpp = register(svc, MAIN_CLIENT_ID, redirect_uri, issuer)
             bulk_tpps = [
                 register(svc, f"{BULK_CLIENT_PREFIX}{n}", redirect_uri, issuer)
@@ -713,11 +712,12 @@ def report(
     background: dict[str, Any],
     load_before: list[float],
 ) -> int:
+    where = machine(load_before)
     result = {
         "benchmark": "revocation_propagation.userinfo",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": git_commit(),
-        "machine": machine(load_before),
+        "machine": where,
         "config": {
             **{
                 k: v
@@ -742,7 +742,7 @@ def report(
         },
         "result": {"phases": phases, "background": background},
     }
-    after = result["machine"]["load_average_1_5_15m_after"]
+    after = where["load_average_1_5_15m_after"]
     print(f"load average (1/5/15 min) before {load_before}, after {after}")
     print_table(phases, background)
     for name, phase in phases.items():

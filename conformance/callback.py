@@ -18,8 +18,8 @@ from conformance.checks import check_time_claims
 from conformance.checks import fail
 from conformance.checks import header
 from conformance.checks import verify_signed
-from conformance.tpp import HttpResponse
-from conformance.tpp import Tpp
+from tppkit import HttpResponse
+from tppkit import Tpp
 
 JARM_MODES = ("jwt", "query.jwt")
 JARM_MAX_LIFETIME = 600

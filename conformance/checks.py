@@ -6,7 +6,6 @@ came back; a module that lets it escape is reported FAIL with that message.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
 import re
@@ -20,8 +19,9 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 from conformance.config import FAPI_ALGS
-from conformance.tpp import HttpResponse
-from conformance.tpp import Tpp
+from tppkit import HttpResponse
+from tppkit import Tpp
+from tppkit import b64url
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 MIN_ENTROPY_BITS = 128
@@ -126,7 +126,7 @@ def check_token_response(response: HttpResponse, token_type: str = BEARER) -> di
 def half_hash(value: str, alg: str) -> str:
     """OIDC Core §3.1.3.6 at_hash: left half of the hash the JWS alg uses."""
     digest = (hashlib.sha512 if alg == "EdDSA" else hashlib.sha256)(value.encode()).digest()
-    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+    return b64url(digest[: len(digest) // 2])
 
 
 def verify_signed(token: str, keys: KeySet, what: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -30,9 +30,9 @@ from typing import Any
 
 from joserfc import jwk
 
-from conformance.tpp import PrivateKey
-from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
+from tppkit import PrivateKey
+from tppkit import generate_key
+from tppkit.keys import write_key_files
 
 FAPI_ALGS = ("PS256", "ES256", "EdDSA")
 SENDER_CONSTRAINTS = ("dpop", "none")
@@ -166,10 +166,4 @@ def load_config(path: Path) -> Config:
 
 def write_test_client_keys(directory: Path, name: str, alg: str) -> tuple[Path, Path]:
     """Generate a TEST-ONLY key pair; returns (private JWK file, public JWKS file)."""
-    key = generate_key(alg)
-    private = directory / f"{name}.test-only.private.jwk.json"
-    public = directory / f"{name}.test-only.public.jwks.json"
-    private.write_text(json.dumps(key.as_dict(private=True)))
-    private.chmod(0o600)
-    public.write_text(json.dumps(public_jwks(key)))
-    return private, public
+    return write_key_files(directory, name, generate_key(alg))

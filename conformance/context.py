@@ -15,10 +15,10 @@ from joserfc.jwk import RSAKey
 from conformance.config import ClientConfig
 from conformance.config import Config
 from conformance.dpop import NonceMemory
-from conformance.tpp import PrivateKey
-from conformance.tpp import Tpp
-from conformance.tpp import UrllibTransport
-from conformance.tpp import generate_key
+from tppkit import PrivateKey
+from tppkit import Tpp
+from tppkit import UrllibTransport
+from tppkit import generate_key
 
 
 class Skip(Exception):  # noqa: N818 - reads as `raise Skip("why")`

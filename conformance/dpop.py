@@ -12,7 +12,6 @@ TEST-ONLY keys: DPoP keys here are generated per run and sign nothing real.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import threading
@@ -27,26 +26,18 @@ from joserfc.errors import SecurityWarning
 from joserfc.jws import JWSRegistry
 
 from conformance.checks import header
-from conformance.tpp import HttpResponse
-from conformance.tpp import PrivateKey
 from conformance.wire import WireResponse
+from tppkit import HttpResponse
+from tppkit import PrivateKey
+from tppkit.encoding import b64url
+from tppkit.encoding import b64url_decode
+from tppkit.encoding import segment_json
 
 NONCE_ERROR = "use_dpop_nonce"
 AS, RS = "as", "rs"
 """Nonce roles: the authorization server (PAR, token) and the resource server."""
 # RFC 9449 §8.1: nonce = 1*NQCHAR; NQCHAR = %x21 / %x23-5B / %x5D-7E.
 _NQCHAR = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64url_json(segment: str) -> dict[str, Any]:
-    value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    if not isinstance(value, dict):
-        raise ValueError("not a JSON object")
-    return value
 
 
 def thumbprint(key: PrivateKey) -> str:
@@ -166,7 +157,7 @@ def reshaped(
     again by ``key``: with ``sign_alg``, else the new header alg, else the original one.
     ``alg: none`` leaves the signature empty, as an unsecured JWS has it."""
     head, payload, _ = proof.split(".")
-    original = b64url_json(head)
+    original = segment_json(head)
     protected = {k: v for k, v in {**original, **changes}.items() if v is not None}
     alg = sign_alg or protected.get("alg") or original["alg"]
     encoded = b64url(json.dumps(protected).encode())
@@ -181,6 +172,6 @@ def reshaped(
 def bad_signature(proof: str) -> str:
     """``proof`` with one signature byte changed (still base64url, still the right length)."""
     head, payload, signature = proof.split(".")
-    raw = bytearray(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)))
+    raw = bytearray(b64url_decode(signature))
     raw[len(raw) // 2] ^= 0x01
     return f"{head}.{payload}.{b64url(bytes(raw))}"

@@ -27,12 +27,12 @@ from conformance.dpop import AS
 from conformance.dpop import RS
 from conformance.dpop import NonceMemory
 from conformance.dpop import exchange
-from conformance.tpp import Browser
-from conformance.tpp import HttpResponse
-from conformance.tpp import PrivateKey
-from conformance.tpp import Tpp
-from conformance.tpp import Transport
-from conformance.tpp import dpop_proof
+from tppkit import Browser
+from tppkit import HttpResponse
+from tppkit import PrivateKey
+from tppkit import Tpp
+from tppkit import Transport
+from tppkit import dpop_proof
 
 Params = dict[str, str]
 # What the OIDF suite repeats outside the request object (besides client_id): RFC 6749 §4.1.1

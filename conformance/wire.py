@@ -13,7 +13,7 @@ import urllib.parse
 from dataclasses import dataclass
 from dataclasses import field
 
-from conformance.tpp import HttpResponse
+from tppkit import HttpResponse
 
 Fields = list[tuple[str, str]]
 

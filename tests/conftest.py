@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import redis
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
@@ -33,6 +34,7 @@ from authserver import migrate
 from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.context import services
+from authserver.sca import passwords
 from authserver.settings import Settings
 from authserver.settings import load_settings
 
@@ -58,6 +60,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
         except redis.RedisError as exc:
             pytest.exit(f"Redis at AUTHSERVER_TEST_REDIS_URL is unreachable: {exc}", 1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for ``cli_env`` runs the real ``authserver`` as a subprocess: mark it
+    ``subprocess`` so ``-m "not subprocess and not browser"`` leaves the in-process suite."""
+    for item in items:
+        if "cli_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.subprocess)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_argon2() -> Iterator[None]:
+    """Real argon2id, at test-only cost: RFC 9106's recommended parameters (64 MiB, three
+    passes) cost about a second per hash on a loaded two-core machine, and most flow tests
+    hash and verify a password. The hash format carries its parameters, so hashes made by a
+    CLI subprocess (full cost) still verify here. Raises if the hasher moves."""
+    with pytest.MonkeyPatch.context() as patch:
+        cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        patch.setattr(passwords, "_hasher", cheap, raising=True)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -177,10 +199,10 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def svc(app: Flask) -> Iterator[Services]:
-    """The app's services inside an app context (for service-level tests)."""
+def svc(app: Flask, services_: Services) -> Iterator[Services]:
+    """``services_`` (tests/flow_fixtures.py) inside an app context, for service-level tests."""
     with app.app_context():
-        yield services(app)
+        yield services_
 
 
 @pytest.fixture

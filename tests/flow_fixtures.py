@@ -2,6 +2,9 @@
 TPPs and resource servers, a user, and the Flask test client as a
 ``conformance.tpp.Transport`` (HTTPS base URL, so Secure cookies flow as in a browser).
 
+Each client id gets one key per test process (``tppkit.shared_tpp_key``): every test
+registers it in its own database, and RSA generation is slow.
+
 Flow tests never hold an app context across requests (each request gets its own, as
 in production); set-up data is written inside short ``app.app_context()`` blocks.
 """
@@ -14,16 +17,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver.clients.service import ClientRequest
 from authserver.context import Services
 from authserver.context import services
-from conformance.tpp import Browser
-from conformance.tpp import HttpResponse
-from conformance.tpp import Tpp
-from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
+from authserver.experience import experience
+from tppkit import Browser
+from tppkit import HttpResponse
+from tppkit import Tpp
+from tppkit.keys import shared_tpp_key
+from tppkit.registration import REDIRECT_URI as REDIRECT_URI  # re-exported
+from tppkit.registration import register_resource_server
+from tppkit.registration import register_tpp
 
-REDIRECT_URI = "https://tpp.example.test/cb"
 USERNAME = "alice"
 PASSWORD = "correct horse battery staple"  # test-only
 
@@ -50,7 +54,10 @@ class FlaskTransport:
 
 @pytest.fixture
 def services_(app: Flask) -> Services:
-    """The app's services without an app context (wrap DB work in app.app_context())."""
+    """The app's services without an app context (wrap DB work in app.app_context()).
+
+    The one services fixture: ``svc`` (tests/conftest.py) is this inside an app context.
+    """
     return services(app)
 
 
@@ -64,37 +71,11 @@ def browser(transport: FlaskTransport, services_: Services) -> Browser:
     return Browser(transport, services_.settings.issuer)
 
 
-def _register(
-    app: Flask, svc: Services, client_id: str, alg: str, *, label: str, **registration: Any
-) -> Tpp:
-    """Register ``client_id`` with a fresh ``alg`` key; its Tpp identity (key, assertions)."""
-    key = generate_key(alg)
-    with app.app_context():
-        svc.clients.create(
-            ClientRequest(
-                client_name=f"{client_id} ({label})",
-                client_id=client_id,
-                jwks=public_jwks(key),
-                **registration,
-            ),
-            actor="test",
-        )
-    return Tpp(client_id, key, alg, svc.settings.issuer, REDIRECT_URI)
-
-
 @pytest.fixture
 def make_tpp(app: Flask, services_: Services) -> Any:
     def _make(client_id: str = "tpp-one", alg: str = "ES256", **registration: Any) -> Tpp:
-        return _register(
-            app,
-            services_,
-            client_id,
-            alg,
-            label="test",
-            redirect_uris=[REDIRECT_URI],
-            scopes=["openid", "accounts:read", "payments:write"],
-            **registration,
-        )
+        key = shared_tpp_key(alg, client_id)
+        return register_tpp(app, client_id, alg, key=key, redirect_uri=REDIRECT_URI, **registration)
 
     return _make
 
@@ -105,18 +86,8 @@ def make_resource_server(app: Flask, services_: Services) -> Any:
     (key, assertion builder) for calling /introspect."""
 
     def _make(client_id: str = "rs-one", alg: str = "ES256", **registration: Any) -> Tpp:
-        return _register(
-            app,
-            services_,
-            client_id,
-            alg,
-            label="test resource server",
-            redirect_uris=[],
-            scopes=[],
-            grant_types=[],
-            resource_server=True,
-            **registration,
-        )
+        key = shared_tpp_key(alg, client_id)
+        return register_resource_server(app, client_id, alg, key=key, **registration)
 
     return _make
 
@@ -135,6 +106,17 @@ def rs(make_resource_server: Any) -> Tpp:
 
 
 @pytest.fixture
+def tokens(
+    client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str
+) -> dict[str, Any]:
+    """The token response (access, refresh, ID token) of ``tpp``'s code flow for ``user``
+    (scope openid accounts:read)."""
+    from tests.lifecycle import code_flow_tokens  # tests.lifecycle imports this module
+
+    return code_flow_tokens(client, browser, services_, tpp)
+
+
+@pytest.fixture
 def user(app: Flask, services_: Services) -> str:
     with app.app_context():
-        return services_.users.create(USERNAME, PASSWORD, actor="test").user.id
+        return experience(app).users.create(USERNAME, PASSWORD, actor="test").user.id

@@ -16,10 +16,6 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from authserver.context import Services
-from conformance.tpp import Browser
-from conformance.tpp import PrivateKey
-from conformance.tpp import Tpp
-from conformance.tpp import dpop_proof
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import USERNAME
 from tests.par import finish
@@ -27,6 +23,10 @@ from tests.par import frozen_auth
 from tests.par import post_form
 from tests.par import push
 from tests.par import redeem
+from tppkit import Browser
+from tppkit import PrivateKey
+from tppkit import Tpp
+from tppkit import dpop_proof
 
 
 def code_flow_tokens(

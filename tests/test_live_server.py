@@ -9,14 +9,18 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from conformance.local_server import free_port
-from conformance.local_server import serving
+import pytest
+
+from tppkit.local_server import free_port
+from tppkit.local_server import serving
+
+pytestmark = pytest.mark.subprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], Any]:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - loopback only
         return response.status, dict(response.headers), json.loads(response.read())
 
 

@@ -8,7 +8,6 @@ and generated per module.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -21,7 +20,6 @@ from conformance.checks import fail
 from conformance.context import Context
 from conformance.dpop import RS
 from conformance.dpop import NonceMemory
-from conformance.dpop import b64url
 from conformance.dpop import bad_signature
 from conformance.dpop import exchange
 from conformance.dpop import nonce_problem
@@ -30,13 +28,14 @@ from conformance.dpop import strip_url
 from conformance.dpop import thumbprint
 from conformance.flow import Flow
 from conformance.runner import Module
-from conformance.tpp import HttpResponse
-from conformance.tpp import PrivateKey
-from conformance.tpp import Transport
-from conformance.tpp import dpop_proof
-from conformance.tpp import generate_key
 from conformance.wire import Fields
 from conformance.wire import WireTransport
+from tppkit import HttpResponse
+from tppkit import PrivateKey
+from tppkit import Transport
+from tppkit import ath
+from tppkit import dpop_proof
+from tppkit import generate_key
 
 # What the suite accepts when the token endpoint sees a proof by the wrong key (or none).
 KEY_ERRORS = ("invalid_request", "invalid_grant", "invalid_dpop_proof")
@@ -196,7 +195,7 @@ class ResourceProbe:
 def _negatives(probe: ResourceProbe) -> list[tuple[str, Build]]:
     """Every proof the suite expects refused (400/401), in its order."""
     public = {k: v for k, v in probe.key.as_dict(private=False).items() if k != "alg"}
-    wrong_ath = b64url(hashlib.sha256(b"not this access token").digest())
+    wrong_ath = ath("not this access token")
     # The suite signs RS256 only with an RSA DPoP key (the jwk's own alg member dropped).
     rsa = public.get("kty") == "RSA"
     rs256 = [("RS256", probe.reshape({"alg": "RS256", "jwk": public}))] if rsa else []

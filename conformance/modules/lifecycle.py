@@ -37,8 +37,8 @@ from conformance.dpop import thumbprint
 from conformance.flow import Flow
 from conformance.flow import Issued
 from conformance.runner import Module
-from conformance.tpp import HttpResponse
-from conformance.tpp import Tpp
+from tppkit import HttpResponse
+from tppkit import Tpp
 
 T = TypeVar("T")
 REVOCATION = "revocation_endpoint"

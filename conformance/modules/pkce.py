@@ -7,7 +7,7 @@ from conformance.context import Context
 from conformance.flow import Flow
 from conformance.modules.common import rejected
 from conformance.runner import Module
-from conformance.tpp import pkce_pair
+from tppkit import pkce_pair
 
 ERRORS = ("invalid_request",)
 

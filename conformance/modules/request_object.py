@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from typing import Any
 
@@ -14,6 +12,7 @@ from conformance.modules.common import PAR_REQUEST_ERRORS
 from conformance.modules.common import accepted_or_rejected
 from conformance.modules.common import rejected
 from conformance.runner import Module
+from tppkit import b64url_json
 
 OBJECT_ERRORS = ("invalid_request_object",)
 # What the suite accepts at the authorization endpoint for a request object PAR let through.
@@ -121,17 +120,13 @@ def rs256(ctx: Context) -> str:
     return rejected(flow, form, OBJECT_ERRORS, OBJECT_ERRORS)
 
 
-def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
 def _tampered(ctx: Context, change: str) -> str:
     flow = signed_flow(ctx)
     params, _ = flow.params()
     form = flow.par_form(params)
     head, payload, signature = form["request"].split(".")
     if change == "none":
-        form["request"] = f"{_b64({'alg': 'none', 'typ': 'oauth-authz-req+jwt'})}.{payload}."
+        form["request"] = f"{b64url_json({'alg': 'none', 'typ': 'oauth-authz-req+jwt'})}.{payload}."
     else:
         middle = len(signature) // 2
         flipped = "A" if signature[middle] != "A" else "B"

@@ -18,10 +18,6 @@ from werkzeug.test import TestResponse
 from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.par.store import URN_PREFIX
-from conformance.tpp import Browser
-from conformance.tpp import HttpResponse
-from conformance.tpp import Tpp
-from conformance.tpp import query_params
 from tests.par import Authorized
 from tests.par import Pushed
 from tests.par import authorize_path
@@ -30,6 +26,10 @@ from tests.par import finish
 from tests.par import login
 from tests.par import push
 from tests.par import redeem
+from tppkit import Browser
+from tppkit import HttpResponse
+from tppkit import Tpp
+from tppkit import query_params
 
 
 def get(client: FlaskClient, svc: Services, path: str) -> TestResponse:

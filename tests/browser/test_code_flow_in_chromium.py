@@ -37,17 +37,19 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from conformance.local_server import cli
-from conformance.local_server import free_port
-from conformance.local_server import serving
-from conformance.tpp import HttpResponse
-from conformance.tpp import PrivateKey
-from conformance.tpp import Tpp
-from conformance.tpp import UrllibTransport
-from conformance.tpp import dpop_proof
-from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
-from conformance.tpp import server_keys
+from tppkit import HttpResponse
+from tppkit import PrivateKey
+from tppkit import Tpp
+from tppkit import UrllibTransport
+from tppkit import dpop_proof
+from tppkit import generate_key
+from tppkit import public_jwks
+from tppkit import server_keys
+from tppkit.local_server import cli
+from tppkit.local_server import free_port
+from tppkit.local_server import serving
+
+pytestmark = [pytest.mark.browser, pytest.mark.subprocess]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

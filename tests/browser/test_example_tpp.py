@@ -20,11 +20,11 @@ from pathlib import Path
 
 from joserfc.jwk import import_key
 
-from conformance.local_server import cli
-from conformance.local_server import free_port
-from conformance.local_server import serving
 from tests.browser.test_code_flow_in_chromium import CHROMIUM_ARGS
 from tests.browser.test_code_flow_in_chromium import chromium  # noqa: F401 - the fixture
+from tppkit.local_server import cli
+from tppkit.local_server import free_port
+from tppkit.local_server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "example-tpp"

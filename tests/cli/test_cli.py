@@ -14,6 +14,10 @@ import sqlalchemy as sa
 from joserfc import jwk
 from sqlalchemy.pool import NullPool
 
+from tppkit.local_server import HANG_GUARD
+
+pytestmark = pytest.mark.subprocess
+
 
 def run_cli(
     env: dict[str, str], *args: str, input: str | None = None
@@ -25,7 +29,7 @@ def run_cli(
         input=input if input is not None else "",
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_GUARD,  # a hang guard only: start-up may take seconds on a busy machine
         cwd=Path(env["AUTHSERVER_INSTANCE_PATH"]).parent,
         check=False,
     )

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.local_server import free_port
-from conformance.local_server import serving
 from tests.cli.test_cli import public_jwks_file
 from tests.cli.test_cli import run_cli
 from tests.cli.test_cli import run_json
+from tppkit.local_server import free_port
+from tppkit.local_server import serving
 
 
 @pytest.fixture

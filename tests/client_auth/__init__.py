@@ -1,57 +1,36 @@
-"""Helpers for client-authentication tests: real keys, real signed assertions."""
+"""Helpers for client-authentication tests: real keys (from ``tppkit``), real signed assertions.
+
+``generate_key(alg, kid)``, ``shared_key`` and ``public_jwks`` are the kit's, re-exported.
+"""
 
 from __future__ import annotations
 
 import uuid
-from functools import cache
 from typing import Any
 
 from joserfc import jwt
-from joserfc.jwk import ECKey
 from joserfc.jwk import Key
-from joserfc.jwk import OKPKey
-from joserfc.jwk import RSAKey
 
 from authserver.client_auth.service import ASSERTION_TYPE
-from authserver.client_auth.service import FapiJWSRegistry
 from authserver.clients.models import Client
-from authserver.clients.service import ClientRequest
 from authserver.context import Services
+from authserver.crypto.jose import FapiJWSRegistry
+from tppkit.keys import KEY_TYPES
+from tppkit.keys import new_key as generate_key
+from tppkit.keys import public_jwks
+from tppkit.keys import shared_key
+from tppkit.registration import create_client
 
-KEY_TYPES = {"ES256": "EC", "PS256": "RSA", "RS256": "RSA", "EdDSA": "OKP"}
-
-
-def generate_key(alg: str, kid: str) -> Key:
-    """A fresh private key for ``alg`` (EC P-256, RSA 2048 or Ed25519) named ``kid``."""
-    parameters: Any = {"kid": kid}
-    if KEY_TYPES[alg] == "EC":
-        return ECKey.generate_key("P-256", parameters, private=True)
-    if KEY_TYPES[alg] == "RSA":
-        return RSAKey.generate_key(2048, parameters, private=True)
-    return OKPKey.generate_key("Ed25519", parameters, private=True)
-
-
-@cache
-def shared_key(alg: str, kid: str) -> Key:
-    """Keys are reused across tests (RSA generation is slow); clients differ per test."""
-    return generate_key(alg, kid)
-
-
-def public_jwks(*keys: Key) -> dict[str, Any]:
-    return {"keys": [key.as_dict(private=False) for key in keys]}
+__all__ = ["KEY_TYPES", "generate_key", "public_jwks", "shared_key"]
 
 
 def register(svc: Services, client_id: str, key: Key | None = None, **extra: Any) -> Client:
-    values: dict[str, Any] = {
-        "client_name": f"TPP {client_id}",
+    """A TPP with redirect URI and ``accounts:read`` unless ``extra`` says otherwise."""
+    fields: dict[str, Any] = {
         "redirect_uris": ["https://tpp.example/cb"],
         "scopes": ["accounts:read"],
-        "client_id": client_id,
     }
-    if key is not None:
-        values["jwks"] = public_jwks(key)
-    values.update(extra)
-    return svc.clients.create(ClientRequest(**values), actor="test")
+    return create_client(svc, client_id, key, **{**fields, **extra})
 
 
 def sign(header: dict[str, Any], claims: dict[str, Any], key: Key) -> str:

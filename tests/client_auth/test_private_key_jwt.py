@@ -5,7 +5,6 @@ Conformance modules: #46, #51-55, #65, #66, #76-78; checklist A3, A5, A7, A12, A
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import warnings
@@ -33,6 +32,8 @@ from tests.client_auth import form
 from tests.client_auth import public_jwks
 from tests.client_auth import register
 from tests.client_auth import shared_key
+from tppkit import b64url_decode
+from tppkit import b64url_json
 
 FIXED_DESCRIPTION = "Client authentication failed."
 
@@ -56,10 +57,6 @@ def refused(svc: Services, data: dict[str, str]) -> InvalidClientError:
     assert error.status_code == 401
     assert error.description == FIXED_DESCRIPTION
     return error
-
-
-def b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
 def claims_for(svc: Services, client_id: str) -> dict[str, Any]:
@@ -134,7 +131,7 @@ def test_missing_client_assertion_is_refused(svc: Services, acme: str) -> None:
 def test_malformed_client_assertion_is_refused(svc: Services, acme: str) -> None:
     refused(svc, form("not-a-jwt"))
     refused(svc, form("a.b.c"))
-    refused(svc, form(b64({"alg": "ES256"}) + "." + b64({"iss": acme}) + ".é"))
+    refused(svc, form(b64url_json({"alg": "ES256"}) + "." + b64url_json({"iss": acme}) + ".é"))
 
 
 # --- F7 / A29: algorithms ---------------------------------------------------------------
@@ -157,7 +154,7 @@ def test_hs256_assertion_is_refused(svc: Services, acme: str, acme_key: Key) -> 
 
 
 def test_alg_none_assertion_is_refused(svc: Services, acme: str) -> None:
-    token = b64({"alg": "none"}) + "." + b64(claims_for(svc, acme)) + "."
+    token = b64url_json({"alg": "none"}) + "." + b64url_json(claims_for(svc, acme)) + "."
 
     refused(svc, form(token))
 
@@ -407,5 +404,4 @@ def test_failure_reason_is_logged_without_the_assertion(
 
 
 def _payload(token: str) -> bytes:
-    segment = token.split(".")[1]
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    return b64url_decode(token.split(".")[1])

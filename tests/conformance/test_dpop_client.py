@@ -17,16 +17,16 @@ from conformance.context import Context
 from conformance.dpop import AS
 from conformance.dpop import RS
 from conformance.dpop import NonceMemory
-from conformance.dpop import b64url_json
 from conformance.dpop import bad_signature
 from conformance.dpop import exchange
 from conformance.dpop import nonce_problem
 from conformance.dpop import reshaped
 from conformance.flow import Flow
-from conformance.tpp import HttpResponse
-from conformance.tpp import dpop_proof
-from conformance.tpp import generate_key
 from conformance.wire import WireResponse
+from tppkit import HttpResponse
+from tppkit import dpop_proof
+from tppkit import generate_key
+from tppkit import segment_json
 
 URL = "https://as.example.test/token"
 
@@ -129,19 +129,19 @@ def test_reshaped_proofs_are_signed_again_unless_alg_none() -> None:
     public = jwk.import_key(key.as_dict(private=False))
 
     no_typ = reshaped(proof, key, {"typ": None, "tx_id": 1})
-    header = b64url_json(no_typ.split(".")[0])
+    header = segment_json(no_typ.split(".")[0])
     assert "typ" not in header
     assert header["tx_id"] == 1
     lenient = jws.JWSRegistry(strict_check_header=False)  # tx_id is no registered header
     assert jws.deserialize_compact(no_typ, public, algorithms=["ES256"], registry=lenient).payload
 
     no_alg = reshaped(proof, key, {"alg": None})
-    assert "alg" not in b64url_json(no_alg.split(".")[0])
+    assert "alg" not in segment_json(no_alg.split(".")[0])
     assert no_alg.split(".")[2]
 
     unsigned = reshaped(proof, key, {"alg": "none"})
     assert unsigned.endswith(".")
-    assert b64url_json(unsigned.split(".")[0])["alg"] == "none"
+    assert segment_json(unsigned.split(".")[0])["alg"] == "none"
 
     tampered = bad_signature(proof)
     assert tampered != proof
@@ -179,7 +179,7 @@ def test_the_token_retry_resends_the_same_body_with_a_new_proof_like_the_suite()
     first, second = transport.sent
     assert first["form"] == second["form"]
     assert first["headers"]["DPoP"] != second["headers"]["DPoP"]
-    claims = [b64url_json(sent["headers"]["DPoP"].split(".")[1]) for sent in (first, second)]
+    claims = [segment_json(sent["headers"]["DPoP"].split(".")[1]) for sent in (first, second)]
     assert "nonce" not in claims[0]
     assert claims[1]["nonce"] == "n-1"
     assert claims[0]["jti"] != claims[1]["jti"]

@@ -10,22 +10,64 @@ code 2 s) keep the waiting modules quick; the keys are generated per run and are
 from __future__ import annotations
 
 import json
+import queue
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
+from typing import TextIO
 
-from conformance.config import write_test_client_keys
-from conformance.local_server import cli
-from conformance.local_server import free_port
-from conformance.local_server import serving
+import pytest
+
+from tppkit.local_server import cli
+from tppkit.local_server import free_port
+from tppkit.local_server import serving
+from tppkit.registration import cli_register
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "conformance password, test-only"
 CLIENTS = (("conformance-tpp-1", "ES256"), ("conformance-tpp-2", "PS256"))
 SIGNED = ("conformance-signed-tpp", "EdDSA")
 RESOURCE_SERVER = ("conformance-rs", "ES256")
+STALL_SECONDS = 300
+"""Longest silence between two module lines before the run counts as hung (modules wait at
+most a few seconds for expiries; this is a hang guard, not a speed expectation)."""
+
+pytestmark = pytest.mark.subprocess
+
+
+def run_with_progress(command: list[str], errors: Path) -> tuple[int, str, str]:
+    """Run the runner, bounded by progress rather than total time: it prints one line per
+    module as each finishes, and only a module silent for ``STALL_SECONDS`` counts as hung
+    (a loaded machine makes the whole run slower, never one module that slow)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+    out: list[str] = []
+    with (
+        errors.open("w") as sink,
+        subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=sink, text=True
+        ) as process,  # the with block closes the pipe (filterwarnings=error sees leaks)
+    ):
+        assert process.stdout is not None
+        reader = threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True)
+        reader.start()
+        try:
+            while (line := lines.get(timeout=STALL_SECONDS)) is not None:
+                out.append(line)
+        except queue.Empty:
+            process.kill()
+            out.append(f"no progress for {STALL_SECONDS} s; killed\n")
+        reader.join()
+        returncode = process.wait()
+    return returncode, "".join(out), errors.read_text()
+
+
+def _pump(stream: TextIO, lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
 
 
 def live_server(env: dict[str, str], port: int, log: Path) -> Any:
@@ -37,12 +79,11 @@ def live_server(env: dict[str, str], port: int, log: Path) -> Any:
 def register(
     env: dict[str, str], tmp: Path, client_id: str, alg: str, redirect_uri: str, *flags: str
 ) -> dict[str, str]:
-    private, public = write_test_client_keys(tmp, client_id, alg)
-    cli(
-        env, "clients", "create", "--name", f"{client_id} (test)", "--client-id", client_id,
-        "--redirect-uri", redirect_uri, "--scope", "openid accounts:read",
-        "--jwks-file", str(public), "--dpop-bound-access-tokens", *flags,
-    )  # fmt: skip
+    """A DPoP-bound TPP through the real CLI; its entry in the runner's config."""
+    flags = ("--dpop-bound-access-tokens", *flags)
+    _key, private = cli_register(
+        env, tmp, client_id, alg, *flags, redirect_uri=redirect_uri, scope="openid accounts:read"
+    )
     return {
         "client_id": client_id,
         "private_jwk_file": private.name,
@@ -53,11 +94,7 @@ def register(
 
 def register_resource_server(env: dict[str, str], tmp: Path) -> dict[str, str]:
     client_id, alg = RESOURCE_SERVER
-    private, public = write_test_client_keys(tmp, client_id, alg)
-    cli(
-        env, "clients", "create", "--resource-server", "--name", f"{client_id} (test)",
-        "--client-id", client_id, "--jwks-file", str(public),
-    )  # fmt: skip
+    _key, private = cli_register(env, tmp, client_id, alg, "--resource-server")
     return {"client_id": client_id, "private_jwk_file": private.name, "alg": alg}
 
 
@@ -93,16 +130,14 @@ def test_conformance_runner_passes_against_a_live_server(
     config = write_config(env, tmp_path)
     command = [sys.executable, "-m", "conformance", "--issuer", issuer, "--config", str(config)]
     with live_server(env, port, tmp_path / "server.log"):
-        result = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-        )
-    print(result.stdout)  # the module table, shown with `pytest -s` or on failure
-    report = result.stdout + result.stderr
-    lines = result.stdout.strip().splitlines()
+        returncode, stdout, stderr = run_with_progress(command, tmp_path / "runner.err")
+    print(stdout)  # the module table, shown with `pytest -s` or on failure
+    report = stdout + stderr
+    lines = stdout.strip().splitlines()
     assert lines, report
     assert re.fullmatch(r"\d+ passed, 0 failed, \d+ skipped", lines[-1]), report
     # The resource server is configured, so the lifecycle modules run rather than skip.
     lifecycle = [line for line in lines if re.match(r"8[0-3] ", line)]
     assert len(lifecycle) == 4, report
     assert all(re.search(r" PASS ", line) for line in lifecycle), report
-    assert result.returncode == 0, report
+    assert returncode == 0, report

@@ -11,30 +11,25 @@ from flask.testing import FlaskClient
 from authserver.consent.models import AUTHORISED
 from authserver.consent.models import REVOKED
 from authserver.context import Services
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
-from conformance.tpp import csrf_token
+from authserver.experience import experience
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import USERNAME
 from tests.flow_fixtures import FlaskTransport
 from tests.lifecycle import code_flow_tokens
 from tests.lifecycle import refresh
 from tests.lifecycle import userinfo
+from tppkit import Browser
+from tppkit import Tpp
+from tppkit import csrf_token
 
 DASHBOARD = "/account/consents"
-
-
-@pytest.fixture
-def tokens(client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str) -> Any:
-    """The token response of ``tpp``'s code flow for ``user``."""
-    return code_flow_tokens(client, browser, services_, tpp)
 
 
 @pytest.fixture
 def consent_id(app: Flask, services_: Services, user: str, tokens: Any) -> str:
     """The one consent behind ``tokens``."""
     with app.app_context():
-        (found,) = [consent.id for consent in services_.consents.of_user(user)]
+        (found,) = [consent.id for consent in experience(app).consents.of_user(user)]
     return found
 
 
@@ -77,7 +72,9 @@ def test_withdrawing_a_consent_kills_its_tokens_and_keeps_the_others(
     assert "tpp-two (test)" in listing.text
     assert "See your accounts, balances and transactions" in listing.text
     with app.app_context():
-        target = next(c.id for c in services_.consents.of_user(user) if c.client_id == "tpp-one")
+        target = next(
+            c.id for c in experience(app).consents.of_user(user) if c.client_id == "tpp-one"
+        )
     withdrawn = transport.request(
         "POST",
         first_tpp.url(f"{DASHBOARD}/{target}/withdraw"),
@@ -91,7 +88,7 @@ def test_withdrawing_a_consent_kills_its_tokens_and_keeps_the_others(
     assert refreshed.status_code == 400
     assert refreshed.get_json()["error"] == "invalid_grant"
     with app.app_context():
-        statuses = {c.client_id: c.status for c in services_.consents.of_user(user)}
+        statuses = {c.client_id: c.status for c in experience(app).consents.of_user(user)}
     assert statuses == {"tpp-one": REVOKED, "tpp-two": AUTHORISED}
     page = transport.request("GET", first_tpp.url(DASHBOARD)).text
     assert page.count('name="withdraw"') == 1
@@ -123,7 +120,7 @@ def test_another_users_consent_is_not_found(
     consent_id: str,
 ) -> None:
     with app.app_context():
-        services_.users.create("bob", "another long passphrase", actor="test")
+        experience(app).users.create("bob", "another long passphrase", actor="test")
     page = transport.request("GET", tpp.url("/login"))
     transport.request(
         "POST",

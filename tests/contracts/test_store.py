@@ -28,7 +28,10 @@ from tests.helpers import closed_port as _closed_port
 SHORT_TTL = 0.2
 PAST_TTL = 0.3
 IDLE_TIMEOUT = 0.05
-MESSAGE_TIMEOUT = 1.0
+# Waiting for a message returns as soon as it arrives: the bound only ends a run whose
+# message never comes, so it is generous enough for a loaded machine.
+MESSAGE_TIMEOUT = 30.0
+HANG_GUARD = 120.0
 
 
 def _backends() -> list[Any]:
@@ -68,12 +71,12 @@ def _race(workers: int, action: Callable[[], Any]) -> list[Any]:
     barrier = threading.Barrier(workers)
 
     def _run() -> Any:
-        barrier.wait(timeout=5)
+        barrier.wait(timeout=HANG_GUARD)
         return action()
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(_run) for _ in range(workers)]
-        return [future.result(timeout=10) for future in futures]
+        return [future.result(timeout=HANG_GUARD) for future in futures]
 
 
 def test_get_of_missing_key_is_none(store: Store) -> None:
@@ -304,7 +307,7 @@ def test_close_stops_delivery(store: Store) -> None:
 
 
 def test_ping_succeeds_on_a_reachable_store(store: Store) -> None:
-    assert store.ping() is None
+    store.ping()  # raises when the store cannot be reached
 
 
 # -- fail closed (OPS-6) -------------------------------------------------------------

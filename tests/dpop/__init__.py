@@ -7,44 +7,26 @@ refuse to produce (no ``alg``, a ``jwk`` that is not a key, NaN, non-object payl
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
-from functools import cache
 from typing import Any
 
 from joserfc import jwt
-from joserfc.jwk import ECKey
 from joserfc.jwk import Key
-from joserfc.jwk import OKPKey
-from joserfc.jwk import RSAKey
 
 from authserver.clock import Clock
 from authserver.crypto.jose import FapiJWSRegistry
+from tppkit.encoding import b64url as b64
+from tppkit.keys import new_key as generate_key
+from tppkit.keys import shared_key
+
+__all__ = ["b64", "generate_key", "shared_key"]
+"""Re-exported from the kit: ``generate_key(alg)`` is a bare key (no kid), ``shared_key(alg,
+name)`` one made once per process (``name`` tells keys apart and becomes their kid)."""
 
 ISSUER = "https://as.example.test"
 TOKEN_PATH = "/token"
 TOKEN_URL = ISSUER + TOKEN_PATH
-KEY_TYPES = {"ES256": "EC", "PS256": "RSA", "RS256": "RSA", "EdDSA": "OKP"}
-
-
-def generate_key(alg: str) -> Key:
-    """A fresh private key for ``alg``: EC P-256, RSA 2048 or Ed25519."""
-    if KEY_TYPES[alg] == "EC":
-        return ECKey.generate_key("P-256", private=True)
-    if KEY_TYPES[alg] == "RSA":
-        return RSAKey.generate_key(2048, private=True)
-    return OKPKey.generate_key("Ed25519", private=True)
-
-
-@cache
-def shared_key(alg: str, name: str = "a") -> Key:
-    """Keys are reused across tests (RSA generation is slow); ``name`` tells keys apart."""
-    return generate_key(alg)
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def claims_at(clock: Clock, **overrides: Any) -> dict[str, Any]:

@@ -16,10 +16,6 @@ from werkzeug.test import TestResponse
 from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.context import services
-from conformance.tpp import Browser
-from conformance.tpp import PrivateKey
-from conformance.tpp import Tpp
-from conformance.tpp import generate_key
 from tests.dpop.test_token_endpoint import SCOPES
 from tests.dpop.test_token_endpoint import access_claims
 from tests.dpop.test_token_endpoint import code_form
@@ -34,6 +30,10 @@ from tests.par import finish
 from tests.par import frozen_auth
 from tests.par import jar_times
 from tests.par import register
+from tppkit import Browser
+from tppkit import PrivateKey
+from tppkit import Tpp
+from tppkit import generate_key
 
 
 def push(

@@ -19,11 +19,6 @@ from werkzeug.test import TestResponse
 from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.context import services
-from conformance.tpp import Browser
-from conformance.tpp import PrivateKey
-from conformance.tpp import Tpp
-from conformance.tpp import dpop_proof
-from conformance.tpp import generate_key
 from tests.cli.test_cli import public_jwks_file
 from tests.cli.test_cli import run_json
 from tests.helpers import app_with
@@ -34,6 +29,11 @@ from tests.par import authorize
 from tests.par import frozen_auth
 from tests.par import register
 from tests.par import server_keys
+from tppkit import Browser
+from tppkit import PrivateKey
+from tppkit import Tpp
+from tppkit import dpop_proof
+from tppkit import generate_key
 
 SCOPES = ["openid", "accounts:read", "payments:write"]
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from joserfc import jwt
 
 from authserver.context import Services
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
-from conformance.tpp import read_callback
-from conformance.tpp import server_keys
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import USERNAME
 from tests.flow_fixtures import FlaskTransport
+from tppkit import Browser
+from tppkit import Tpp
+from tppkit import read_callback
+from tppkit import server_keys
 
 
 def run_flow(
     transport: FlaskTransport, browser: Browser, tpp: Tpp, **overrides: str | None
-) -> dict:
+) -> dict[str, Any]:
     params, verifier = tpp.authorization_params(**overrides)
     pushed = transport.request("POST", tpp.url("/par"), form={**params, **tpp.auth_form()})
     assert pushed.status == 201, pushed.text

@@ -19,14 +19,9 @@ from authserver.clients.service import ClientRegistrationError
 from authserver.clients.service import ClientRequest
 from authserver.clock import FrozenClock
 from authserver.context import Services
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
-from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
 from tests.helpers import assert_oauth_error
 from tests.introspection import INACTIVE
 from tests.lifecycle import client_credentials_token
-from tests.lifecycle import code_flow_tokens
 from tests.lifecycle import introspect
 from tests.lifecycle import introspection
 from tests.lifecycle import refresh
@@ -34,6 +29,9 @@ from tests.lifecycle import revoke
 from tests.par import SERVER_ALGS
 from tests.par import post_form
 from tests.par import server_keys
+from tppkit import Tpp
+from tppkit import generate_key
+from tppkit import public_jwks
 
 ACCESS_TOKEN_FIELDS = {
     "active",
@@ -48,12 +46,6 @@ ACCESS_TOKEN_FIELDS = {
     "jti",
     "token_type",
 }
-
-
-@pytest.fixture
-def tokens(client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str) -> Any:
-    """The token response of ``tpp``'s code flow for ``user`` (openid accounts:read)."""
-    return code_flow_tokens(client, browser, services_, tpp)
 
 
 def claims_of(client: FlaskClient, svc: Services, token: str) -> dict[str, Any]:

@@ -17,14 +17,14 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from authserver.context import Services
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
 from tests.helpers import assert_oauth_error
 from tests.introspection import INACTIVE
 from tests.introspection import JWT_MEDIA_TYPE
 from tests.lifecycle import code_flow_tokens
 from tests.lifecycle import introspect
 from tests.lifecycle import introspection
+from tppkit import Browser
+from tppkit import Tpp
 
 ASK_FOR_JWT = {"Accept": JWT_MEDIA_TYPE}
 

@@ -22,9 +22,6 @@ from werkzeug.test import TestResponse
 from authserver.audit.models import AuditEvent
 from authserver.context import Services
 from authserver.db import db
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
-from conformance.tpp import csrf_token
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import USERNAME
 from tests.par import Pushed
@@ -36,6 +33,9 @@ from tests.par import login
 from tests.par import push
 from tests.par import register
 from tests.par import verify_jarm
+from tppkit import Browser
+from tppkit import Tpp
+from tppkit import csrf_token
 
 SESSION_COOKIE = "session"
 

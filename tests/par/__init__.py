@@ -9,8 +9,6 @@ they stay valid when a test advances it to expire a code or a request_uri.
 
 from __future__ import annotations
 
-import base64
-import json
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -21,18 +19,17 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from werkzeug.test import TestResponse
 
-from authserver.clients.service import ClientRequest
 from authserver.context import Services
-from conformance.tpp import Browser
-from conformance.tpp import HttpResponse
-from conformance.tpp import Tpp
-from conformance.tpp import csrf_token
-from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
-from conformance.tpp import query_params
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import REDIRECT_URI
 from tests.flow_fixtures import USERNAME
+from tppkit import Browser
+from tppkit import HttpResponse
+from tppkit import Tpp
+from tppkit import csrf_token
+from tppkit import jwt_header as jwt_header  # re-exported
+from tppkit import query_params
+from tppkit.registration import register_tpp
 
 SERVER_ALGS = ["RS256", "PS256", "ES256"]
 
@@ -55,20 +52,7 @@ def register(
     **extra: Any,
 ) -> Tpp:
     """Like the ``make_tpp`` fixture, with the client's scopes (and redirect_uri) chosen."""
-    key = generate_key(alg)
-    with app.app_context():
-        svc.clients.create(
-            ClientRequest(
-                client_name=f"{client_id} (test)",
-                client_id=client_id,
-                redirect_uris=[redirect_uri],
-                scopes=scopes,
-                jwks=public_jwks(key),
-                **extra,
-            ),
-            actor="test",
-        )
-    return Tpp(client_id, key, alg, svc.settings.issuer, redirect_uri)
+    return register_tpp(app, client_id, alg, scopes=scopes, redirect_uri=redirect_uri, **extra)
 
 
 def post_form(client: FlaskClient, svc: Services, path: str, form: Any) -> TestResponse:
@@ -125,13 +109,6 @@ def verify_jarm(client: FlaskClient, svc: Services, token: str) -> dict[str, Any
     assert len(keys) == 1, header
     verified = jwt.decode(token, keys[0], algorithms=SERVER_ALGS)
     return dict(verified.claims)
-
-
-def jwt_header(token: str) -> dict[str, Any]:
-    """The JOSE header of a compact JWS, unverified."""
-    part = token.split(".")[0]
-    header: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    return header
 
 
 @dataclass

@@ -19,8 +19,6 @@ from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.context import services
 from authserver.par.store import URN_PREFIX
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
 from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
 from tests.par import SERVER_ALGS
@@ -32,6 +30,8 @@ from tests.par import post_form
 from tests.par import redeem
 from tests.par import register
 from tests.par import server_keys
+from tppkit import Browser
+from tppkit import Tpp
 
 # The end-to-end fixtures of tests/flows (one definition, shared).
 

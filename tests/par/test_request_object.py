@@ -5,8 +5,6 @@ Checklist B1-B7; conformance modules #24-26, #28-30, #32, #34-38, #74.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 import pytest
@@ -16,8 +14,6 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from authserver.context import Services
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
 from tests.helpers import assert_oauth_error
 from tests.par import SERVER_ALGS
 from tests.par import Pushed
@@ -28,12 +24,13 @@ from tests.par import par_signed
 from tests.par import redeem
 from tests.par import register
 from tests.par import server_keys
+from tppkit import Browser
+from tppkit import Tpp
+from tppkit import b64url
+from tppkit import b64url_decode
+from tppkit import b64url_json
 
 MINUTE = 60
-
-
-def b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
 def request_object(tpp: Tpp, svc: Services, **claims: Any) -> tuple[str, str]:
@@ -200,7 +197,9 @@ def test_alg_none_request_object_is_refused(
 ) -> None:
     params, _verifier = tpp.authorization_params()
     claims = {**params, "iss": tpp.client_id, "aud": tpp.issuer, **jar_times(services_)}
-    unsigned = f"{b64({'alg': 'none', 'typ': 'oauth-authz-req+jwt'})}.{b64(claims)}."
+    unsigned = (
+        f"{b64url_json({'alg': 'none', 'typ': 'oauth-authz-req+jwt'})}.{b64url_json(claims)}."
+    )
 
     assert_refused(par_signed(client, services_, tpp, unsigned))
 
@@ -210,9 +209,9 @@ def test_request_object_with_a_bad_signature_is_refused(
 ) -> None:
     token, _verifier = request_object(tpp, services_)
     head, body, signature = token.split(".")
-    raw = bytearray(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)))
+    raw = bytearray(b64url_decode(signature))
     raw[10] ^= 0x01
-    forged = f"{head}.{body}.{base64.urlsafe_b64encode(bytes(raw)).rstrip(b'=').decode()}"
+    forged = f"{head}.{body}.{b64url(bytes(raw))}"
 
     assert_refused(par_signed(client, services_, tpp, forged))
 

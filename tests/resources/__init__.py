@@ -8,7 +8,6 @@ TEST-ONLY keys: every key here is generated per test.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -20,15 +19,12 @@ from joserfc import jws
 
 from authserver.context import services
 from authserver.crypto.jose import FapiJWSRegistry
-from conformance.tpp import PrivateKey
+from tppkit import PrivateKey
+from tppkit import b64url as b64
 
 USERINFO = "/userinfo"
 DPOP_ALGS = "PS256 ES256 EdDSA"
 """The ``algs`` of the DPoP challenge: the server's DPoP algorithms, in its order."""
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def ath_of(access_token: str) -> str:

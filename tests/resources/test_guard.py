@@ -26,8 +26,6 @@ from authserver.clock import FrozenClock
 from authserver.context import services
 from authserver.settings import Settings
 from authserver.store import StoreUnavailableError
-from conformance.tpp import PrivateKey
-from conformance.tpp import generate_key
 from tests.helpers import app_with as built_app
 from tests.helpers import assert_oauth_error
 from tests.helpers import closed_port
@@ -38,6 +36,8 @@ from tests.resources import dpop_proof
 from tests.resources import jkt_of
 from tests.resources import mint_access_token
 from tests.resources import unsigned_proof
+from tppkit import PrivateKey
+from tppkit import generate_key
 
 ISSUER = "https://as.example.test"
 HTU = ISSUER + USERINFO

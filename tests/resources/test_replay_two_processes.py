@@ -19,18 +19,22 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from authserver import create_app
 from authserver.db import db
 from authserver.settings import Settings
-from conformance.local_server import free_port
-from conformance.local_server import serving
-from conformance.tpp import generate_key
 from tests.conftest import TEST_REDIS_URL
 from tests.resources import DPOP_ALGS
 from tests.resources import USERINFO
 from tests.resources import dpop_proof
 from tests.resources import jkt_of
 from tests.resources import mint_access_token
+from tppkit import generate_key
+from tppkit.local_server import free_port
+from tppkit.local_server import serving
+
+pytestmark = pytest.mark.subprocess
 
 
 def call(url: str, headers: dict[str, str]) -> tuple[int, Message, bytes]:

@@ -30,13 +30,13 @@ from authserver.settings import Settings
 from authserver.settings import SettingsError
 from authserver.settings import load_resource_server_settings
 from authserver.tokens.access_token import TokenSubject
-from conformance.local_server import free_port
-from conformance.local_server import serving
 from conformance.tpp import Tpp
 from conformance.tpp import generate_key
 from tests.resources import USERINFO
 from tests.resources import dpop_proof
 from tests.resources import jkt_of
+from tppkit.local_server import free_port
+from tppkit.local_server import serving
 
 PROPAGATION_SECONDS = 1.0
 FORM = "application/x-www-form-urlencoded"

@@ -8,8 +8,6 @@ needs ``openid``), ``/introspect`` for client_credentials tokens (which never ca
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,9 +20,10 @@ from werkzeug.test import TestResponse
 from authserver.audit.models import AuditEvent
 from authserver.context import Services
 from authserver.db import db
-from conformance.tpp import Tpp
 from tests.lifecycle import introspection
 from tests.lifecycle import userinfo
+from tppkit import Tpp
+from tppkit import jwt_claims
 
 # Revocation reaches a process's local view through the store's channel (a listener
 # thread); RFC 7009 §2.2 allows that propagation delay, so "refused" is awaited this long.
@@ -40,9 +39,7 @@ def admin_revoke(client: FlaskClient, svc: Services, token: str | None, body: An
 
 def claims_of(token: str) -> dict[str, Any]:
     """A JWT's claims, unverified (the server verified them when it accepted the token)."""
-    part = token.split(".")[1]
-    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    return claims
+    return jwt_claims(token)
 
 
 def assert_invalid_token(response: TestResponse) -> None:

@@ -22,13 +22,12 @@ from authserver.consent.models import REVOKED
 from authserver.context import Services
 from authserver.context import services
 from authserver.db import db
+from authserver.experience import experience
 from authserver.revocation.models import RevocationWatermark
 from authserver.scopes import ADMIN_REVOCATION
 from authserver.scopes import ADMIN_SCOPES
 from authserver.tokens.models import IssuedAccessToken
 from authserver.tokens.revocation import RevocationTargetNotFoundError
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
 from tests.cli.test_cli import run_cli
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import FlaskTransport
@@ -47,6 +46,8 @@ from tests.revocation import audit_events
 from tests.revocation import claims_of
 from tests.revocation import inactive_at_introspection
 from tests.revocation import refused_at_userinfo
+from tppkit import Browser
+from tppkit import Tpp
 
 Tokens = dict[str, Any]
 
@@ -78,7 +79,7 @@ def admin_token(client: FlaskClient, services_: Services, ops: Tpp) -> str:
 
 def consent_status(app: Flask, services_: Services, consent_id: str) -> str:
     with app.app_context():
-        consent = services_.consents.get(consent_id)
+        consent = experience(app).consents.get(consent_id)
         assert consent is not None
         return consent.status
 
@@ -173,7 +174,7 @@ def test_revoking_a_user_spares_another_users_tokens(
     app: Flask, client: FlaskClient, services_: Services, tpp: Tpp, alice: Tokens
 ) -> None:
     with app.app_context():
-        services_.users.create("bob", PASSWORD, actor="test")
+        experience(app).users.create("bob", PASSWORD, actor="test")
     # bob signs in from his own browser (cookie jar).
     bobs_client = app.test_client()
     bobs_browser = Browser(

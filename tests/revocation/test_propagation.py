@@ -34,15 +34,18 @@ from authserver.revocation.state import USER
 from authserver.revocation.state import watermark_key
 from authserver.store.redis import _glob_escape
 from authserver.tokens.access_token import TokenSubject
-from conformance.local_server import free_port
-from conformance.local_server import serving
-from conformance.tpp import Tpp
 from tests.conftest import TEST_REDIS_URL
+from tppkit import Tpp
+from tppkit.local_server import free_port
+from tppkit.local_server import serving
 
-pytestmark = pytest.mark.skipif(
-    TEST_REDIS_URL is None,
-    reason="needs AUTHSERVER_TEST_REDIS_URL: processes share revocations only through Redis",
-)
+pytestmark = [
+    pytest.mark.subprocess,
+    pytest.mark.skipif(
+        TEST_REDIS_URL is None,
+        reason="needs AUTHSERVER_TEST_REDIS_URL: processes share revocations only through Redis",
+    ),
+]
 
 PROPAGATION_SECONDS = 1.0
 REBUILD_SECONDS = 5.0

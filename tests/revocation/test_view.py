@@ -8,6 +8,7 @@ token's life; the listener's heartbeat runs on the real monotonic clock.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -36,11 +37,11 @@ from authserver.store import StoreUnavailableError
 from authserver.store.memory import MemoryStore
 from authserver.store.redis import _glob_escape
 from authserver.tokens.access_token import TokenSubject
-from conformance.tpp import Tpp
 from tests.conftest import TEST_REDIS_URL
 from tests.helpers import app_with
 from tests.helpers import assert_oauth_error
 from tests.helpers import closed_port
+from tppkit import Tpp
 
 ACCESS_TOKEN_ALG = "ES256"
 HEALTHY_TIMEOUT = 5.0
@@ -211,7 +212,7 @@ def test_ledger_family_revocation_reaches_the_healthy_view(
 
     for revoked in family:
         claims = claims_of(svc, revoked)
-        assert eventually(lambda c=claims: healthy_view.is_revoked(c), PROPAGATION_SECONDS)
+        assert eventually(functools.partial(healthy_view.is_revoked, claims), PROPAGATION_SECONDS)
     assert healthy_view.is_revoked(claims_of(svc, other)) is False
 
 

@@ -17,9 +17,6 @@ from werkzeug.test import TestResponse
 from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.tokens.access_token import left_half_hash
-from conformance.tpp import Browser
-from conformance.tpp import Tpp
-from conformance.tpp import pkce_pair
 from tests.helpers import assert_oauth_error
 from tests.par import SERVER_ALGS
 from tests.par import Authorized
@@ -30,6 +27,9 @@ from tests.par import post_form
 from tests.par import redeem
 from tests.par import register
 from tests.par import server_keys
+from tppkit import Browser
+from tppkit import Tpp
+from tppkit import pkce_pair
 
 
 def token_request(

@@ -17,11 +17,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from authserver.context import Services
-from conformance.local_server import free_port
-from conformance.local_server import serving
 from conformance.tpp import Tpp
 from tests.helpers import assert_oauth_error
 from tests.par import frozen_auth
+from tppkit.local_server import free_port
+from tppkit.local_server import serving
 
 LIMIT = 65536
 FORM = "application/x-www-form-urlencoded"

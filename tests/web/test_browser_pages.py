@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver.context import services
+from authserver.experience import experience
 from conformance.tpp import csrf_token
 from tests.helpers import assert_oauth_error
 
@@ -18,7 +18,7 @@ def sign_in(app: Flask, client: FlaskClient) -> None:
     # Its own short app context: one kept open for the test would share `g` (and with
     # it Flask-WTF's cached CSRF token) across requests, unlike a real server.
     with app.app_context():
-        services(app).users.create(USERNAME, PASSWORD, actor="test")
+        experience(app).users.create(USERNAME, PASSWORD, actor="test")
     page = client.get("/login")
     form = {"csrf_token": csrf_token(page.text), "username": USERNAME, "password": PASSWORD}
     assert client.post("/login", data=form).status_code == 303

@@ -3,38 +3,24 @@ never a silent in-memory fallback (OPS-6)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Flask
 
-from authserver.clients.service import ClientRequest
 from authserver.clock import FrozenClock
-from authserver.context import services
-from conformance.tpp import Tpp
-from conformance.tpp import generate_key
-from conformance.tpp import public_jwks
 from tests.helpers import app_with as built_app
 from tests.helpers import assert_oauth_error
 from tests.helpers import closed_port as _closed_port
+from tppkit import Tpp
+from tppkit.registration import register_tpp
 
 REDIRECT_URI = "https://tpp.example.test/cb"
 
 
 def _registered_tpp(app: Flask) -> Tpp:
-    key = generate_key("ES256")
-    svc = services(app)
-    with app.app_context():
-        svc.clients.create(
-            ClientRequest(
-                client_name="Outage TPP",
-                client_id="outage-tpp",
-                redirect_uris=[REDIRECT_URI],
-                scopes=["accounts:read"],
-                jwks=public_jwks(key),
-            ),
-            actor="test",
-        )
-    return Tpp("outage-tpp", key, "ES256", svc.settings.issuer, REDIRECT_URI, scope="accounts:read")
+    tpp = register_tpp(app, "outage-tpp", redirect_uri=REDIRECT_URI, scopes=["accounts:read"])
+    return dataclasses.replace(tpp, scope="accounts:read")
 
 
 def test_par_with_unreachable_redis_is_503_temporarily_unavailable(
