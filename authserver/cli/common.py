@@ -33,10 +33,14 @@ def verbose() -> bool:
 
 
 def build_app(settings: Settings | None = None) -> Flask:
-    app = create_app(settings or load_settings())
+    settings = settings or load_settings()
     if not verbose():
         # An operator reads one line per outcome; the JSON event logs (a store warning
         # before the one-line error, say) are for servers, which `run` keeps, and --verbose.
+        # Set before the app is built: building it already reads the store and the keys.
+        settings = settings.model_copy(update={"log_level": "ERROR"})
+    app = create_app(settings)
+    if not verbose():
         logging.getLogger().setLevel(logging.ERROR)
     return app
 

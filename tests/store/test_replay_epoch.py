@@ -14,6 +14,7 @@ from authserver.store.base import Store
 from authserver.store.memory import MemoryStore
 from authserver.store.redis import RedisStore
 from authserver.store.replay import EPOCH_KEY
+from authserver.store.replay import NO_FLOOR
 from authserver.store.replay import ReplayEpoch
 from tests.conftest import TEST_REDIS_URL
 from tests.helpers import closed_port
@@ -40,12 +41,13 @@ def store(request: pytest.FixtureRequest, clock: FrozenClock, redis_prefix: str)
     redis_store.close()
 
 
-def test_an_empty_store_begins_replay_state_now(store: Store, clock: FrozenClock) -> None:
+def test_a_store_nobody_saw_lose_data_sets_no_floor(store: Store, clock: FrozenClock) -> None:
+    """A new deployment has nothing to forget: backdated JWTs are bounded by their own
+    time checks (FAPI's proof with iat 10 s in the past must pass right after a deploy)."""
     epoch = ReplayEpoch(store, clock, MARGIN)
 
-    assert epoch.floor() == clock.time()
-    assert epoch.admits(clock.time())
-    assert not epoch.admits(clock.time() - 1)
+    assert epoch.floor() == NO_FLOOR
+    assert epoch.admits(clock.time() - 10)
 
 
 def test_the_floor_stays_put_while_the_store_keeps_its_data(
@@ -77,6 +79,32 @@ def test_every_process_adopts_the_floor_written_first(store: Store, clock: Froze
     assert second.floor() == start
 
 
+def test_a_marker_written_again_by_a_process_that_took_the_store_for_new_is_a_loss(
+    store: Store, clock: FrozenClock
+) -> None:
+    running = ReplayEpoch(store, clock, MARGIN)
+    running.floor()
+    lose_store_data(store)
+    clock.advance(3)
+    ReplayEpoch(store, clock, MARGIN).start()  # a worker started after the flush
+
+    assert running.floor() == clock.time() + MARGIN
+    assert not running.admits(clock.time())
+
+
+def test_a_floor_moved_by_another_process_is_adopted_without_a_new_reset(
+    store: Store, clock: FrozenClock
+) -> None:
+    first, second = ReplayEpoch(store, clock, MARGIN), ReplayEpoch(store, clock, MARGIN)
+    first.floor()
+    second.floor()
+    lose_store_data(store)
+    moved = first.floor()
+    clock.advance(2)
+
+    assert second.floor() == moved
+
+
 def test_an_unreadable_marker_counts_as_a_loss(store: Store, clock: FrozenClock) -> None:
     store.set(EPOCH_KEY, b"not a time", ttl=60)
 
@@ -92,16 +120,18 @@ def test_an_unreachable_store_fails_closed(clock: FrozenClock) -> None:
         unreachable.close()
 
 
-def test_start_begins_replay_state_when_the_process_starts(
+def test_start_joins_the_replay_state_so_a_later_loss_is_recognised(
     store: Store, clock: FrozenClock
 ) -> None:
-    """A JWT signed after the server came up, before its first check, is still accepted."""
     epoch = ReplayEpoch(store, clock, MARGIN)
     epoch.start()
     signed_at = clock.time()
     clock.advance(30)
-
     assert epoch.admits(signed_at)
+
+    lose_store_data(store)
+
+    assert not epoch.admits(signed_at)
 
 
 def test_start_leaves_an_unreachable_store_to_the_first_check(clock: FrozenClock) -> None:

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from joserfc import jwt
 from werkzeug.test import TestResponse
 
 from authserver.clock import FrozenClock
@@ -66,13 +67,23 @@ def _get(path: str, **headers: str) -> Callable[[FlaskClient], TestResponse]:
     return lambda client: client.get(path, headers=headers, base_url=ISSUER)
 
 
+def _access_token_shaped() -> str:
+    """A well-formed JWT naming a ``kid``: verifying it needs the key table. (Garbage such
+    as ``x.y.z`` is refused before any key is read, database or not.)"""
+    key = generate_key("ES256")
+    header = {"alg": "ES256", "typ": "at+jwt", "kid": "kid-from-the-database"}
+    return jwt.encode(header, {"iss": ISSUER, "sub": "someone"}, key)
+
+
 API_CALLS: dict[str, Callable[[FlaskClient], Any]] = {
     "par": _par,
     "token": _form("/token", grant_type="client_credentials"),
     "revoke": _form("/revoke", token="t"),
     "introspect": _form("/introspect", token="t"),
     "jwks": _get("/jwks"),
-    "userinfo": _get("/userinfo", Authorization="Bearer x.y.z"),
+    "userinfo": lambda client: _get("/userinfo", Authorization=f"Bearer {_access_token_shaped()}")(
+        client
+    ),
 }
 
 
