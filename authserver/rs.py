@@ -36,6 +36,7 @@ from authserver.store import build_store
 from authserver.store.base import Store
 from authserver.tokens.issuer_jwks import IssuerJwks
 from authserver.tokens.ledger import AccessTokenLedger
+from authserver.tokens.revocation import RevocationService
 from authserver.tokens.verifier import AccessTokenVerifier
 from authserver.web.body_limit import setup_body_limit
 from authserver.web.headers import setup_security_headers
@@ -44,7 +45,6 @@ from authserver.web.logging import setup_logging
 from authserver.web.request_id import setup_request_id
 from authserver.wiring import build_dpop_validator
 from authserver.wiring import build_replay_epoch
-from authserver.wiring import build_revocation_service
 from authserver.wiring import build_revocation_view
 from authserver.wiring import register_resource_blueprints
 from authserver.wiring import register_resources
@@ -90,7 +90,7 @@ def build_resource_services(
         revocations=revocation_view,
     )
     consents = ConsentService(clock, audit)
-    revocations = build_revocation_service(
+    revocations = RevocationService(
         clock=clock,
         audit=audit,
         clients=ClientService(clock, audit),

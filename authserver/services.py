@@ -27,10 +27,10 @@ from authserver.tokens.access_token import AccessTokenIssuer
 from authserver.tokens.codes import CodeStore
 from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.refresh import RefreshTokenService
+from authserver.tokens.revocation import RevocationService
 from authserver.tokens.verifier import AccessTokenVerifier
 from authserver.wiring import build_dpop_validator
 from authserver.wiring import build_replay_epoch
-from authserver.wiring import build_revocation_service
 from authserver.wiring import build_revocation_view
 
 
@@ -61,7 +61,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
     keys = KeyService(settings.keys, envelope, clock)
     consents = ConsentService(clock, audit)
     users = UserService(envelope, clock, audit)
-    revocations = build_revocation_service(
+    revocations = RevocationService(
         clock=clock,
         audit=audit,
         clients=clients,

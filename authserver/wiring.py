@@ -9,10 +9,6 @@ from __future__ import annotations
 
 from flask import Flask
 
-from authserver.audit.service import AuditTrail
-from authserver.checks.consent_gate import ConsentGate
-from authserver.checks.user_directory import UserDirectory
-from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.dpop.nonce import NonceService
 from authserver.dpop.proof import DPoPValidator
@@ -29,8 +25,6 @@ from authserver.settings import Settings
 from authserver.store.base import Store
 from authserver.store.memory import MemoryStore
 from authserver.store.replay import ReplayEpoch
-from authserver.tokens.ledger import AccessTokenLedger
-from authserver.tokens.revocation import RevocationService
 
 
 def build_replay_epoch(settings: Settings, store: Store, clock: Clock) -> ReplayEpoch:
@@ -76,27 +70,6 @@ def build_revocation_view(
         publisher,
         poll_sql=isinstance(store, MemoryStore),
         sql_poll_seconds=sql_poll_seconds,
-    )
-
-
-def build_revocation_service(
-    *,
-    clock: Clock,
-    audit: AuditTrail,
-    clients: ClientService,
-    consents: ConsentGate,
-    users: UserDirectory,
-    ledger: AccessTokenLedger,
-    publisher: RevocationPublisher,
-) -> RevocationService:
-    return RevocationService(
-        clock=clock,
-        audit=audit,
-        clients=clients,
-        consents=consents,
-        users=users,
-        ledger=ledger,
-        publisher=publisher,
     )
 
 

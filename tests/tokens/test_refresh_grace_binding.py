@@ -38,18 +38,6 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings(oauth={"refresh_grace": GRACE})
 
 
-@pytest.fixture
-def issued(
-    client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str
-) -> dict[str, Any]:
-    """Tokens of ``tpp`` redeemed with a proof by ``tpp.key`` (a DPoP family)."""
-    flow = authorize(client, browser, services_, tpp)
-    response = token(client, services_, tpp, code_form(tpp, flow), proof_for(services_, tpp.key))
-    assert response.status_code == 200, response.get_data(as_text=True)
-    body: dict[str, Any] = response.get_json()
-    return body
-
-
 def test_retry_with_the_same_key_within_the_window_gets_the_same_pair(
     client: FlaskClient,
     services_: Services,

@@ -38,18 +38,6 @@ def access_token_revoked(app: Flask, client: FlaskClient, svc: Services, access:
         return svc.ledger.is_revoked(jti(client, svc, access))
 
 
-@pytest.fixture
-def issued(
-    client: FlaskClient, browser: Browser, services_: Services, tpp: Tpp, user: str
-) -> dict[str, Any]:
-    """Tokens of ``tpp`` redeemed with a proof by ``tpp.key`` (a DPoP family)."""
-    flow = authorize(client, browser, services_, tpp)
-    response = token(client, services_, tpp, code_form(tpp, flow), proof_for(services_, tpp.key))
-    assert response.status_code == 200, response.get_data(as_text=True)
-    body: dict[str, Any] = response.get_json()
-    return body
-
-
 def rotate(client: FlaskClient, svc: Services, tpp: Tpp, refresh_token: str) -> dict[str, Any]:
     response = token(client, svc, tpp, refresh_form(refresh_token), proof_for(svc, tpp.key))
     assert response.status_code == 200, response.get_data(as_text=True)
