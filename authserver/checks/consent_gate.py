@@ -18,7 +18,7 @@ class ConsentView:
 
     consent_id: str
     client_id: str
-    user_id: str
+    user_id: str | None
     scopes: tuple[str, ...]
     live: bool
 
@@ -30,6 +30,7 @@ class ConsentGate(Protocol):
     def view(self, consent_id: str) -> ConsentView | None:
         """What the consent allows and who holds it; None when there is no such consent."""
 
-    def mark_revoked(self, consent_id: str) -> bool:
-        """Set the consent's status to revoked in the pending unit of work (the caller
-        commits); False when there is no such consent."""
+    def mark_revoked(self, consent_id: str, *, actor: str, reason: str) -> bool:
+        """Withdraw an authorised consent (AUTH → CANC, recorded with ``actor`` and
+        ``reason``) in the pending unit of work (the caller commits); a consent in any
+        other status is left as it is. False when there is no such consent."""

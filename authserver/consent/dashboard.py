@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from authserver.checks.identifiers import is_identifier
 from authserver.consent.forms import WithdrawForm
+from authserver.consent.models import STATUS_WORDS
 from authserver.consent.models import is_live
 from authserver.context import services
 from authserver.errors import InvalidRequestError
@@ -53,6 +54,7 @@ def consents() -> ResponseReturnValue:
                 "client_name": client.client_name if client else consent.client_id,
                 "scopes": [SCOPES.get(scope, scope) for scope in consent.scopes],
                 "status": consent.status,
+                "status_words": STATUS_WORDS.get(consent.status, consent.status),
                 "created_at": consent.created_at.strftime("%d %b %Y %H:%M UTC"),
                 "active": is_live(consent),
             }

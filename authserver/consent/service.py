@@ -7,9 +7,10 @@ from sqlalchemy import select
 from authserver.audit.service import AuditTrail
 from authserver.checks.consent_gate import ConsentView
 from authserver.clock import Clock
-from authserver.consent.models import AUTHORISED
-from authserver.consent.models import REJECTED
-from authserver.consent.models import REVOKED
+from authserver.consent import lifecycle
+from authserver.consent.models import AUTH
+from authserver.consent.models import CANC
+from authserver.consent.models import RJCT
 from authserver.consent.models import Consent
 from authserver.consent.models import is_live
 from authserver.db import db
@@ -25,21 +26,28 @@ class ConsentService:
     def decide(
         self, *, user_id: str, client_id: str, scopes: list[str], approved: bool, request_id: str
     ) -> Consent:
+        """Create the consent in AWAU and move it to AUTH or RJCT in the same unit of
+        work, so its history shows both steps."""
         now = self._clock.now()
-        consent = Consent(
+        actor = f"user:{user_id}"
+        consent = lifecycle.create(
             user_id=user_id,
             client_id=client_id,
             scopes=scopes,
-            status=AUTHORISED if approved else REJECTED,
-            created_at=now,
-            updated_at=now,
-            expires_at=None,
+            at=now,
+            actor=f"client:{client_id}",
+            reason="authorization requested",
         )
-        db.session.add(consent)
-        db.session.flush()
+        lifecycle.transition(
+            consent,
+            AUTH if approved else RJCT,
+            at=now,
+            actor=actor,
+            reason="approved by the user" if approved else "rejected by the user",
+        )
         self._audit.record(
             "consent.approved" if approved else "consent.denied",
-            actor=f"user:{user_id}",
+            actor=actor,
             resource=f"consent:{consent.id}",
             changes={"client_id": client_id, "scopes": scopes, "status": consent.status},
             request_id=request_id,
@@ -76,10 +84,12 @@ class ConsentService:
             live=is_live(consent),
         )
 
-    def mark_revoked(self, consent_id: str) -> bool:
+    def mark_revoked(self, consent_id: str, *, actor: str, reason: str) -> bool:
         consent = self.get(consent_id)
         if consent is None:
             return False
-        consent.status = REVOKED
-        consent.updated_at = self._clock.now()
+        # Withdrawing twice (a repeated DELETE) or a consent that never became AUTH
+        # changes nothing here; the caller's watermark still ends any token it had.
+        if consent.status == AUTH:
+            lifecycle.transition(consent, CANC, at=self._clock.now(), actor=actor, reason=reason)
         return True

@@ -162,7 +162,7 @@ class RevocationService:
 
     def revoke_consent(self, consent_id: str, *, actor: str, reason: str) -> BulkRevocation:
         """Withdrawn consent (user dashboard, TPP DELETE or operator): one path for all."""
-        if not self._consents.mark_revoked(consent_id):
+        if not self._consents.mark_revoked(consent_id, actor=actor, reason=reason):
             raise RevocationTargetNotFoundError(f"no consent {consent_id!r}")
         return self._watermark(CONSENT, consent_id, actor=actor, reason=reason)
 

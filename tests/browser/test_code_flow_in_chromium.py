@@ -466,7 +466,7 @@ def withdraw_on_dashboard(chromium: Path, base: str, screenshot: Path) -> list[s
             listed = page.locator("li.consent")
             assert listed.count() == 1
             assert CLIENT_NAME in listed.first.get_by_role("heading").inner_text()
-            assert listed.first.locator(".status").inner_text() == "Authorised"
+            assert listed.first.locator(".status").inner_text() == "Active"
             page.get_by_role("button", name=f"Withdraw access for {CLIENT_NAME}").click()
             page.wait_for_url("**/account/consents")
             page.screenshot(path=str(screenshot), full_page=True)
@@ -506,7 +506,7 @@ def test_user_withdraws_consent_on_the_dashboard_and_the_tokens_die(
     assert client.userinfo(tokens["access_token"]).status == 200
 
     statuses = withdraw_on_dashboard(chromium, tpp.issuer, tmp_path / "dashboard.png")
-    assert statuses == ["Revoked"]
+    assert statuses == ["Withdrawn"]
 
     refused = client.userinfo(tokens["access_token"])
     assert refused.status == 401, refused.text

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver.consent.models import AUTHORISED
-from authserver.consent.models import REVOKED
+from authserver.consent.models import AUTH
+from authserver.consent.models import CANC
 from authserver.context import Services
 from authserver.experience import experience
 from tests.flow_fixtures import PASSWORD
@@ -89,7 +89,7 @@ def test_withdrawing_a_consent_kills_its_tokens_and_keeps_the_others(
     assert refreshed.get_json()["error"] == "invalid_grant"
     with app.app_context():
         statuses = {c.client_id: c.status for c in experience(app).consents.of_user(user)}
-    assert statuses == {"tpp-one": REVOKED, "tpp-two": AUTHORISED}
+    assert statuses == {"tpp-one": CANC, "tpp-two": AUTH}
     page = transport.request("GET", first_tpp.url(DASHBOARD)).text
     assert page.count('name="withdraw"') == 1
 

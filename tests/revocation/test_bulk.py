@@ -17,8 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from authserver.clock import FrozenClock
-from authserver.consent.models import AUTHORISED
-from authserver.consent.models import REVOKED
+from authserver.consent.models import AUTH
+from authserver.consent.models import CANC
 from authserver.context import Services
 from authserver.context import services
 from authserver.db import db
@@ -207,10 +207,10 @@ def test_revoking_a_consent_ends_its_tokens_and_spares_the_users_other_consent(
     assert result.refresh_tokens == 1
     refused_at_userinfo(client, services_, alice["access_token"])
     assert_refresh_refused(client, services_, tpp, alice)
-    assert consent_status(app, services_, consent_of(alice)) == REVOKED
+    assert consent_status(app, services_, consent_of(alice)) == CANC
     assert userinfo(client, services_, second["access_token"]).status_code == 200
     assert refresh(client, services_, tpp, second["refresh_token"]).status_code == 200
-    assert consent_status(app, services_, consent_of(second)) == AUTHORISED
+    assert consent_status(app, services_, consent_of(second)) == AUTH
 
 
 def test_token_issued_a_second_after_a_user_revocation_lives(
@@ -488,7 +488,7 @@ def test_tpp_withdraws_its_consent_and_its_tokens_die(
 
     assert response.status_code == 204
     assert response.get_data() == b""
-    assert consent_status(app, services_, consent_of(alice)) == REVOKED
+    assert consent_status(app, services_, consent_of(alice)) == CANC
     refused_at_userinfo(client, services_, alice["access_token"])
     assert_refresh_refused(client, services_, tpp, alice)
     events = audit_events(app, "consent.tokens_revoked")
@@ -510,7 +510,7 @@ def test_another_clients_token_cannot_withdraw_a_consent(
     response = withdraw(client, services_, foreign, consent_of(alice))
 
     assert_oauth_error(response, 404, "not_found")
-    assert consent_status(app, services_, consent_of(alice)) == AUTHORISED
+    assert consent_status(app, services_, consent_of(alice)) == AUTH
     assert userinfo(client, services_, alice["access_token"]).status_code == 200
     assert audit_events(app, "consent.tokens_revoked") == []
 
@@ -611,7 +611,7 @@ def test_cli_revokes_a_consent(
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["kind"] == "consent"
-    assert consent_status(app, services_, consent_of(alice)) == REVOKED
+    assert consent_status(app, services_, consent_of(alice)) == CANC
     assert len(audit_events(app, "consent.tokens_revoked")) == 1
 
 

@@ -1,0 +1,101 @@
+"""The consent state machine (UK Open Banking v4.0 status codes).
+
+AWAU → AUTH | RJCT; AUTH → CANC | EXPD; nothing else. Every change, and the creation
+itself, appends a ``ConsentStatusHistory`` row in the caller's unit of work (the caller
+commits), so the history always matches the status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from authserver.consent.models import ACCOUNT_ACCESS
+from authserver.consent.models import AUTH
+from authserver.consent.models import AWAU
+from authserver.consent.models import CANC
+from authserver.consent.models import EXPD
+from authserver.consent.models import RJCT
+from authserver.consent.models import Consent
+from authserver.consent.models import ConsentStatusHistory
+from authserver.db import db
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    AWAU: frozenset({AUTH, RJCT}),
+    AUTH: frozenset({CANC, EXPD}),
+}
+
+
+class IllegalTransition(Exception):  # noqa: N818 -- the domain's name for it
+    """A status change the v4.0 lifecycle does not allow."""
+
+    def __init__(self, from_status: str, to_status: str) -> None:
+        super().__init__(f"consent cannot go from {from_status} to {to_status}")
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+def can_transition(from_status: str, to_status: str) -> bool:
+    return to_status in TRANSITIONS.get(from_status, frozenset())
+
+
+def create(
+    *,
+    client_id: str,
+    scopes: list[str],
+    at: datetime,
+    actor: str,
+    reason: str,
+    kind: str = ACCOUNT_ACCESS,
+    user_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Consent:
+    """A new consent in AWAU, flushed so it has its id, with its first history row."""
+    consent = Consent(
+        kind=kind,
+        user_id=user_id,
+        client_id=client_id,
+        scopes=scopes,
+        status=AWAU,
+        details=details,
+        selected_accounts=[],
+        created_at=at,
+        updated_at=at,
+        status_updated_at=at,
+        expires_at=None,
+    )
+    db.session.add(consent)
+    db.session.flush()
+    db.session.add(
+        ConsentStatusHistory(
+            consent_id=consent.id,
+            from_status=None,
+            to_status=AWAU,
+            at=at,
+            actor=actor,
+            reason=reason,
+        )
+    )
+    return consent
+
+
+def transition(
+    consent: Consent, to_status: str, *, at: datetime, actor: str, reason: str
+) -> ConsentStatusHistory:
+    """Move ``consent`` to ``to_status`` or raise ``IllegalTransition``; record the step."""
+    from_status = consent.status
+    if not can_transition(from_status, to_status):
+        raise IllegalTransition(from_status, to_status)
+    consent.status = to_status
+    consent.status_updated_at = at
+    consent.updated_at = at
+    entry = ConsentStatusHistory(
+        consent_id=consent.id,
+        from_status=from_status,
+        to_status=to_status,
+        at=at,
+        actor=actor,
+        reason=reason,
+    )
+    db.session.add(entry)
+    return entry
