@@ -38,7 +38,7 @@ from authserver.sca import passwords
 from authserver.settings import Settings
 from authserver.settings import load_settings
 
-pytest_plugins = ["tests.flow_fixtures"]
+pytest_plugins = ["tests.flow_fixtures", "tests.store_backends"]
 
 TEST_DATABASE_URL = os.environ.get("AUTHSERVER_TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("AUTHSERVER_TEST_REDIS_URL") or None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,24 +31,6 @@ IDLE_TIMEOUT = 0.05
 # message never comes, so it is generous enough for a loaded machine.
 MESSAGE_TIMEOUT = 30.0
 HANG_GUARD = 120.0
-
-
-def _backends() -> list[Any]:
-    params = [pytest.param("memory", id="memory")]
-    if TEST_REDIS_URL:
-        params.append(pytest.param("redis", id="redis"))
-    return params
-
-
-@pytest.fixture(params=_backends())
-def store(request: pytest.FixtureRequest, clock: FrozenClock, redis_prefix: str) -> Iterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore(clock)
-        return
-    assert TEST_REDIS_URL is not None
-    redis_store = RedisStore(TEST_REDIS_URL, prefix=redis_prefix)
-    yield redis_store
-    redis_store.close()
 
 
 def _elapse(store: Store, clock: FrozenClock, seconds: float) -> None:

@@ -3,42 +3,19 @@ loss moves it, and that an unreachable store fails closed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
 from authserver.clock import FrozenClock
 from authserver.store import StoreUnavailableError
 from authserver.store.base import Store
-from authserver.store.memory import MemoryStore
 from authserver.store.redis import RedisStore
 from authserver.store.replay import EPOCH_KEY
 from authserver.store.replay import NO_FLOOR
 from authserver.store.replay import ReplayEpoch
-from tests.conftest import TEST_REDIS_URL
 from tests.helpers import closed_port
 from tests.store.loss import lose_store_data
 
 MARGIN = 10
-
-
-def _backends() -> list[Any]:
-    params = [pytest.param("memory", id="memory")]
-    if TEST_REDIS_URL:
-        params.append(pytest.param("redis", id="redis"))
-    return params
-
-
-@pytest.fixture(params=_backends())
-def store(request: pytest.FixtureRequest, clock: FrozenClock, redis_prefix: str) -> Iterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore(clock)
-        return
-    assert TEST_REDIS_URL is not None
-    redis_store = RedisStore(TEST_REDIS_URL, prefix=redis_prefix)
-    yield redis_store
-    redis_store.close()
 
 
 def test_a_store_nobody_saw_lose_data_sets_no_floor(store: Store, clock: FrozenClock) -> None:

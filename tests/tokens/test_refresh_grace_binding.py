@@ -28,6 +28,7 @@ from tests.dpop.test_token_endpoint import token
 from tests.helpers import assert_oauth_error
 from tests.par import authorize
 from tests.tokens.test_refresh_replay import access_token_revoked
+from tests.tokens.test_refresh_replay import refresh_with_own_key
 from tests.tokens.test_refresh_replay import rotate
 
 GRACE = 60
@@ -72,13 +73,7 @@ def test_retry_by_another_party_within_the_window_is_invalid_grant_and_revokes_t
 
     body = assert_oauth_error(retry, 400, "invalid_grant")
     assert "refresh_token" not in body
-    newest = token(
-        client,
-        services_,
-        tpp,
-        refresh_form(second["refresh_token"]),
-        proof_for(services_, tpp.key),
-    )
+    newest = refresh_with_own_key(client, services_, tpp, second["refresh_token"])
     assert_oauth_error(newest, 400, "invalid_grant")
     assert access_token_revoked(app, client, services_, second["access_token"])
 

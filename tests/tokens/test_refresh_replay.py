@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from joserfc import jwt
+from werkzeug.test import TestResponse
 
 from authserver.context import Services
 from conformance.tpp import Browser
@@ -38,8 +39,15 @@ def access_token_revoked(app: Flask, client: FlaskClient, svc: Services, access:
         return svc.ledger.is_revoked(jti(client, svc, access))
 
 
+def refresh_with_own_key(
+    client: FlaskClient, svc: Services, tpp: Tpp, refresh_token: str
+) -> TestResponse:
+    """POST /token refresh_token grant with a proof by the family's own key."""
+    return token(client, svc, tpp, refresh_form(refresh_token), proof_for(svc, tpp.key))
+
+
 def rotate(client: FlaskClient, svc: Services, tpp: Tpp, refresh_token: str) -> dict[str, Any]:
-    response = token(client, svc, tpp, refresh_form(refresh_token), proof_for(svc, tpp.key))
+    response = refresh_with_own_key(client, svc, tpp, refresh_token)
     assert response.status_code == 200, response.get_data(as_text=True)
     body: dict[str, Any] = response.get_json()
     return body
@@ -54,13 +62,7 @@ def test_replay_of_a_rotated_token_with_the_same_key_is_invalid_grant(
 ) -> None:
     rotate(client, services_, tpp, issued["refresh_token"])
 
-    replay = token(
-        client,
-        services_,
-        tpp,
-        refresh_form(issued["refresh_token"]),
-        proof_for(services_, tpp.key),
-    )
+    replay = refresh_with_own_key(client, services_, tpp, issued["refresh_token"])
 
     assert_oauth_error(replay, 400, "invalid_grant")
 
@@ -73,13 +75,7 @@ def test_replay_of_a_rotated_token_revokes_the_new_refresh_and_access_tokens(
 
     token(client, services_, tpp, refresh_form(issued["refresh_token"]), None)
 
-    newest = token(
-        client,
-        services_,
-        tpp,
-        refresh_form(second["refresh_token"]),
-        proof_for(services_, tpp.key),
-    )
+    newest = refresh_with_own_key(client, services_, tpp, second["refresh_token"])
     assert_oauth_error(newest, 400, "invalid_grant")
     assert access_token_revoked(app, client, services_, second["access_token"])
     assert access_token_revoked(app, client, services_, issued["access_token"])
@@ -99,13 +95,7 @@ def test_replay_by_another_party_is_invalid_grant(
     replay = token(client, services_, tpp, refresh_form(issued["refresh_token"]), header)
 
     assert_oauth_error(replay, 400, "invalid_grant")
-    newest = token(
-        client,
-        services_,
-        tpp,
-        refresh_form(second["refresh_token"]),
-        proof_for(services_, tpp.key),
-    )
+    newest = refresh_with_own_key(client, services_, tpp, second["refresh_token"])
     assert_oauth_error(newest, 400, "invalid_grant")
 
 
