@@ -13,6 +13,7 @@ from authserver.clock import Clock
 from authserver.dpop.nonce import NonceService
 from authserver.dpop.proof import DPoPValidator
 from authserver.fapi import FapiPolicy
+from authserver.openbanking.envelope import setup_open_banking
 from authserver.resources.admin_revocations import bp as admin_revocations_bp
 from authserver.resources.consents import bp as consents_bp
 from authserver.resources.context import EXTENSION_KEY as RESOURCES_KEY
@@ -87,5 +88,6 @@ def register_resources(app: Flask, resources: ResourceServices) -> None:
 
 def register_resource_blueprints(app: Flask) -> None:
     """The resource-server endpoints, served by both app factories at the same URLs."""
+    setup_open_banking(app)
     for blueprint in (userinfo_bp, admin_revocations_bp, consents_bp):
         app.register_blueprint(blueprint)

@@ -1,34 +1,73 @@
-"""The consent gate: how the protocol floor asks about consents without importing them.
+"""The consent gate: how the protocol floor and the resource servers ask about consents
+without importing them.
 
-Grants, introspection and revocation need three answers about a consent (is it live
-for this client, what does it allow, mark it revoked); ``consent/`` implements this
-Protocol and the app factory wires it in, so the protocol floor never imports
-``consent.models`` and the experience floor stays above it.
+Grants, introspection, PAR, revocation and the open-banking resource endpoints need a
+few answers about a consent (is it live for this client, what does it allow, create an
+open-banking consent, mark it revoked or expired); ``consent/`` implements this
+Protocol and the app factories wire it in, so these floors never import
+``consent.models`` and the experience floor stays above them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
 from typing import Protocol
 
 
 @dataclass(frozen=True)
 class ConsentView:
-    """A read-only picture of one consent, enough for a resource server or a grant."""
+    """A read-only picture of one consent, enough for a resource server or a grant.
+
+    ``status`` is the v4.0 code (AWAU, AUTH, RJCT, CANC, EXPD); ``live`` is true only
+    for AUTH. ``details`` holds the kind's requested data as the TPP sent it
+    (account access: Permissions and the date fields; payments: Initiation and Risk).
+    """
 
     consent_id: str
     client_id: str
     user_id: str | None
     scopes: tuple[str, ...]
     live: bool
+    kind: str = "account_access"
+    status: str = "AUTH"
+    details: Mapping[str, Any] = field(default_factory=dict)
+    selected_accounts: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    status_updated_at: datetime | None = None
+    expires_at: datetime | None = None
+    """ExpirationDateTime as an aware UTC datetime; None when open-ended."""
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        value = self.details.get("Permissions", ())
+        return tuple(value) if isinstance(value, list | tuple) else ()
 
 
 class ConsentGate(Protocol):
     def is_live(self, consent_id: str, client_id: str) -> bool:
-        """True only for an authorised consent held by ``client_id``."""
+        """True only for an authorised, unexpired consent held by ``client_id``; an
+        authorised consent found past its expiry is moved to EXPD on the way."""
 
     def view(self, consent_id: str) -> ConsentView | None:
-        """What the consent allows and who holds it; None when there is no such consent."""
+        """What the consent allows and who holds it; None when there is no such consent.
+        An authorised consent past its expiry is moved to EXPD first (committed), so
+        every reader sees EXPD from the moment it is used after expiry."""
+
+    def create(
+        self,
+        *,
+        client_id: str,
+        kind: str,
+        scopes: list[str],
+        details: Mapping[str, Any],
+        expires_at: datetime | None,
+        request_id: str,
+    ) -> ConsentView:
+        """A new consent in AWAU, requested by ``client_id`` (committed, audited)."""
 
     def mark_revoked(self, consent_id: str, *, actor: str, reason: str) -> bool:
         """Withdraw an authorised consent (AUTH → CANC, recorded with ``actor`` and
