@@ -135,7 +135,7 @@ def parse_domestic_payment_consent(body: bytes | str) -> DomesticPaymentConsentR
     root = members(problems, load_object(body), "", required=("Data", "Risk"))
     data_optional = ("ReadRefundAccount", "Authorisation", "SCASupportData")
     data = member_object(problems, root, "Data", required=("Initiation",), optional=data_optional)
-    initiation = _initiation(problems, data.get("Initiation"), "Data.Initiation")
+    initiation = _initiation(problems, data)
     refund = data.get("ReadRefundAccount", "No")
     choice(problems, refund, "Data.ReadRefundAccount", ("Yes", "No"))
     authorisation = context.authorisation(problems, data)
@@ -157,7 +157,7 @@ def parse_domestic_payment(body: bytes | str) -> DomesticPaymentRequest:
     root = members(problems, load_object(body), "", required=("Data", "Risk"))
     data = member_object(problems, root, "Data", required=("ConsentId", "Initiation"))
     consent_id = optional_text(problems, data, "Data", "ConsentId", CONSENT_ID_MAX)
-    initiation = _initiation(problems, data.get("Initiation"), "Data.Initiation")
+    initiation = _initiation(problems, data)
     risk = context.risk(problems, root)
     problems.raise_if_any()
     return DomesticPaymentRequest(_parsed(consent_id), _parsed(initiation), canonical_json(risk))
@@ -170,7 +170,12 @@ def _parsed(value: T | None) -> T:
     return value
 
 
-def _initiation(problems: Problems, value: Any, path: str) -> DomesticInitiation | None:
+def _initiation(problems: Problems, data: dict[str, Any]) -> DomesticInitiation | None:
+    """``Data.Initiation``; None when absent (reported with ``Data``) or failing."""
+    path = "Data.Initiation"
+    if "Initiation" not in data:
+        return None
+    before = len(problems.errors)
     required = (
         "InstructionIdentification",
         "EndToEndIdentification",
@@ -178,10 +183,9 @@ def _initiation(problems: Problems, value: Any, path: str) -> DomesticInitiation
         "CreditorAccount",
     )
     optional = ("LocalInstrument", "DebtorAccount", "RemittanceInformation")
-    found = members(problems, value, path, required=required, optional=optional)
+    found = members(problems, data["Initiation"], path, required=required, optional=optional)
     if found is None:
         return None
-    before = len(problems.errors)
     instruction_id = optional_text(problems, found, path, "InstructionIdentification", ID_MAX)
     end_to_end_id = optional_text(problems, found, path, "EndToEndIdentification", ID_MAX)
     local_instrument = _local_instrument(problems, found, path)
