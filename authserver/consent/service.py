@@ -12,12 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context
-from flask import request
 from sqlalchemy import select
 
 from authserver.audit.service import AuditTrail
@@ -33,10 +30,9 @@ from authserver.consent.models import EXPD
 from authserver.consent.models import RJCT
 from authserver.consent.models import Consent
 from authserver.consent.models import is_live
+from authserver.consent.trace import Trace
+from authserver.consent.trace import request_trace
 from authserver.db import db
-from authserver.errors import request_id as current_request_id
-from authserver.openbanking.envelope import interaction_id
-from authserver.openbanking.envelope import is_open_banking_path
 
 EVENTS = {
     AWAU: "consent.created",
@@ -45,23 +41,6 @@ EVENTS = {
     CANC: "consent.cancelled",
     EXPD: "consent.expired",
 }
-
-
-@dataclass(frozen=True)
-class Trace:
-    """Which request a transition belongs to, for its audit event."""
-
-    request_id: str = "-"
-    interaction_id: str | None = None
-
-
-def request_trace() -> Trace:
-    """The request being served (none for the CLI); the interaction id only on an
-    open-banking path, where ``openbanking.envelope`` has set it."""
-    if not has_request_context():
-        return Trace()
-    on_ob_path = is_open_banking_path(request.path)
-    return Trace(current_request_id(), interaction_id() if on_ob_path else None)
 
 
 class ConsentService:
@@ -132,6 +111,7 @@ class ConsentService:
         kind: str | None = None,
         details: Mapping[str, Any] | None = None,
         expires_at: datetime | None = None,
+        user_id: str | None = None,
     ) -> Consent:
         actor = f"client:{client_id}"
         reason = "requested by the third party"
@@ -142,6 +122,7 @@ class ConsentService:
             actor=actor,
             reason=reason,
             kind=kind or ACCOUNT_ACCESS,
+            user_id=user_id,
             details=dict(details) if details is not None else None,
         )
         consent.expires_at = expires_at
@@ -155,8 +136,9 @@ class ConsentService:
     ) -> Consent:
         """Create the consent in AWAU and move it to AUTH or RJCT, so its history (and
         the audit trail) shows both steps."""
-        consent = self._new(client_id=client_id, scopes=scopes, request_id=request_id)
-        consent.user_id = user_id
+        consent = self._new(
+            client_id=client_id, scopes=scopes, request_id=request_id, user_id=user_id
+        )
         self._step(
             consent,
             AUTH if approved else RJCT,
