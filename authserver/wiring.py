@@ -15,6 +15,7 @@ from authserver.dpop.proof import DPoPValidator
 from authserver.fapi import FapiPolicy
 from authserver.openbanking.envelope import setup_open_banking
 from authserver.openbanking.openapi import bp as openapi_bp
+from authserver.resources.account_access_consents import bp as account_access_consents_bp
 from authserver.resources.admin_revocations import bp as admin_revocations_bp
 from authserver.resources.consents import bp as consents_bp
 from authserver.resources.context import EXTENSION_KEY as RESOURCES_KEY
@@ -90,5 +91,11 @@ def register_resources(app: Flask, resources: ResourceServices) -> None:
 def register_resource_blueprints(app: Flask) -> None:
     """The resource-server endpoints, served by both app factories at the same URLs."""
     setup_open_banking(app)
-    for blueprint in (userinfo_bp, admin_revocations_bp, consents_bp, openapi_bp):
+    for blueprint in (
+        userinfo_bp,
+        admin_revocations_bp,
+        consents_bp,
+        account_access_consents_bp,
+        openapi_bp,
+    ):
         app.register_blueprint(blueprint)

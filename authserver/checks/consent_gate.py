@@ -71,5 +71,10 @@ class ConsentGate(Protocol):
 
     def mark_revoked(self, consent_id: str, *, actor: str, reason: str) -> bool:
         """Withdraw an authorised consent (AUTH → CANC, recorded with ``actor`` and
-        ``reason``) in the pending unit of work (the caller commits); a consent in any
-        other status is left as it is. False when there is no such consent."""
+        ``reason``, committed with its audit event); a consent in any other status is
+        left as it is. False when there is no such consent."""
+
+    def reject_unauthorised(self, consent_id: str, *, actor: str, reason: str) -> bool:
+        """The TPP withdraws a consent the user has not authorised yet: AWAU → RJCT (the
+        v4.0 lifecycle has no AWAU → CANC), committed with its audit event; any other
+        status is left as it is. False when there is no such consent."""

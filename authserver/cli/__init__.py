@@ -14,6 +14,7 @@ import click
 
 from authserver.cli.audit import audit
 from authserver.cli.clients import clients
+from authserver.cli.consents import consents
 from authserver.cli.db import db_group
 from authserver.cli.demo import demo
 from authserver.cli.failures import EXPECTED
@@ -35,7 +36,7 @@ def cli(verbose: bool) -> None:
     logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-for command in (run, db_group, demo, clients, users, keys, audit, revoke):
+for command in (run, db_group, demo, clients, consents, users, keys, audit, revoke):
     cli.add_command(command)
 
 

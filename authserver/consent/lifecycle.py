@@ -3,12 +3,19 @@
 AWAU → AUTH | RJCT; AUTH → CANC | EXPD; nothing else. Every change, and the creation
 itself, appends a ``ConsentStatusHistory`` row in the caller's unit of work (the caller
 commits), so the history always matches the status.
+
+A change is a compare-and-set on the row (``UPDATE ... WHERE status = <from>``): two
+processes moving the same consent at once (a cron ``consents expire`` on every node, a
+TPP's DELETE racing the user's withdrawal) cannot both succeed, so each consent makes
+each step once and its history never shows it twice.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import update
 
 from authserver.consent.models import ACCOUNT_ACCESS
 from authserver.consent.models import AUTH
@@ -33,6 +40,10 @@ class IllegalTransition(Exception):  # noqa: N818 -- the domain's name for it
         super().__init__(f"consent cannot go from {from_status} to {to_status}")
         self.from_status = from_status
         self.to_status = to_status
+
+
+class ConcurrentTransition(IllegalTransition):  # noqa: N818 -- an IllegalTransition
+    """Another unit of work moved the consent first; this one changed nothing."""
 
 
 def can_transition(from_status: str, to_status: str) -> bool:
@@ -86,6 +97,14 @@ def transition(
     from_status = consent.status
     if not can_transition(from_status, to_status):
         raise IllegalTransition(from_status, to_status)
+    moved = db.session.execute(
+        update(Consent)
+        .where(Consent.id == consent.id, Consent.status == from_status)
+        .values(status=to_status, status_updated_at=at, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(moved, "rowcount", 0) != 1:
+        raise ConcurrentTransition(from_status, to_status)
     consent.status = to_status
     consent.status_updated_at = at
     consent.updated_at = at

@@ -1,7 +1,16 @@
-"""Recording consent decisions exactly as shown to the user (TOK-5)."""
+"""Recording consent decisions exactly as shown to the user (TOK-5), and every other
+consent transition (a TPP's request and withdrawal, expiry).
+
+Each transition is one audit event, written by one helper (``_step``): its type names the
+new status (``consent.created``, ``consent.authorised``, ``consent.rejected``,
+``consent.cancelled``, ``consent.expired``) and its ``changes`` carry the status move, the
+reason and, on an open-banking request, the ``x-fapi-interaction-id``; its ``request_id``
+is the request's.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -12,6 +21,8 @@ from authserver.audit.service import AuditTrail
 from authserver.checks.consent_gate import ConsentView
 from authserver.clock import Clock
 from authserver.consent import lifecycle
+from authserver.consent.lifecycle import ConcurrentTransition
+from authserver.consent.models import ACCOUNT_ACCESS
 from authserver.consent.models import AUTH
 from authserver.consent.models import AWAU
 from authserver.consent.models import CANC
@@ -19,44 +30,122 @@ from authserver.consent.models import EXPD
 from authserver.consent.models import RJCT
 from authserver.consent.models import Consent
 from authserver.consent.models import is_live
+from authserver.consent.trace import Trace
+from authserver.consent.trace import request_trace
 from authserver.db import db
+
+EVENTS = {
+    AWAU: "consent.created",
+    AUTH: "consent.authorised",
+    RJCT: "consent.rejected",
+    CANC: "consent.cancelled",
+    EXPD: "consent.expired",
+}
 
 
 class ConsentService:
     """Consent decisions for the pages, and the protocol floor's ``ConsentGate``."""
 
-    def __init__(self, clock: Clock, audit: AuditTrail) -> None:
+    def __init__(
+        self, clock: Clock, audit: AuditTrail, trace: Callable[[], Trace] = request_trace
+    ) -> None:
         self._clock = clock
         self._audit = audit
+        self._trace = trace
+
+    # -- the one place a transition is audited -----------------------------------------
+
+    def _audit_step(
+        self,
+        consent: Consent,
+        from_status: str | None,
+        *,
+        actor: str,
+        reason: str,
+        request_id: str | None = None,
+        changes: Mapping[str, Any] | None = None,
+    ) -> None:
+        trace = self._trace()
+        recorded: dict[str, Any] = {
+            "client_id": consent.client_id,
+            "kind": consent.kind,
+            "from": from_status,
+            "status": consent.status,
+            "reason": reason,
+            **(changes or {}),
+        }
+        if trace.interaction_id is not None:
+            recorded["fapi_interaction_id"] = trace.interaction_id
+        self._audit.record(
+            EVENTS[consent.status],
+            actor=actor,
+            resource=f"consent:{consent.id}",
+            changes=recorded,
+            request_id=request_id if request_id not in (None, "-") else trace.request_id,
+        )
+
+    def _step(
+        self,
+        consent: Consent,
+        to_status: str,
+        *,
+        actor: str,
+        reason: str,
+        request_id: str | None = None,
+        changes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Move ``consent`` through the state machine and record the audit event; the
+        audit trail commits the pending unit of work with it."""
+        from_status = consent.status
+        lifecycle.transition(consent, to_status, at=self._clock.now(), actor=actor, reason=reason)
+        self._audit_step(
+            consent, from_status, actor=actor, reason=reason, request_id=request_id, changes=changes
+        )
+
+    def _new(
+        self,
+        *,
+        client_id: str,
+        scopes: list[str],
+        request_id: str | None,
+        kind: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        expires_at: datetime | None = None,
+        user_id: str | None = None,
+    ) -> Consent:
+        actor = f"client:{client_id}"
+        reason = "requested by the third party"
+        consent = lifecycle.create(
+            client_id=client_id,
+            scopes=scopes,
+            at=self._clock.now(),
+            actor=actor,
+            reason=reason,
+            kind=kind or ACCOUNT_ACCESS,
+            user_id=user_id,
+            details=dict(details) if details is not None else None,
+        )
+        consent.expires_at = expires_at
+        self._audit_step(consent, None, actor=actor, reason=reason, request_id=request_id)
+        return consent
+
+    # -- the pages ---------------------------------------------------------------------
 
     def decide(
         self, *, user_id: str, client_id: str, scopes: list[str], approved: bool, request_id: str
     ) -> Consent:
-        """Create the consent in AWAU and move it to AUTH or RJCT in the same unit of
-        work, so its history shows both steps."""
-        now = self._clock.now()
-        actor = f"user:{user_id}"
-        consent = lifecycle.create(
-            user_id=user_id,
-            client_id=client_id,
-            scopes=scopes,
-            at=now,
-            actor=f"client:{client_id}",
-            reason="authorization requested",
+        """Create the consent in AWAU and move it to AUTH or RJCT, so its history (and
+        the audit trail) shows both steps."""
+        consent = self._new(
+            client_id=client_id, scopes=scopes, request_id=request_id, user_id=user_id
         )
-        lifecycle.transition(
+        self._step(
             consent,
             AUTH if approved else RJCT,
-            at=now,
-            actor=actor,
+            actor=f"user:{user_id}",
             reason="approved by the user" if approved else "rejected by the user",
-        )
-        self._audit.record(
-            "consent.approved" if approved else "consent.denied",
-            actor=actor,
-            resource=f"consent:{consent.id}",
-            changes={"client_id": client_id, "scopes": scopes, "status": consent.status},
             request_id=request_id,
+            changes={"scopes": scopes},
         )
         return consent
 
@@ -67,36 +156,29 @@ class ConsentService:
         self, consent_id: str, *, user_id: str, accounts: list[str], request_id: str
     ) -> Consent:
         """The user approved a TPP-created consent (AWAU → AUTH) for ``accounts``.
-        Committed by the caller's unit of work; IllegalTransition if it is not AWAU."""
+        Committed with its audit event; IllegalTransition if it is not AWAU."""
         consent = self._require(consent_id)
-        actor = f"user:{user_id}"
         consent.user_id = user_id
         consent.selected_accounts = list(accounts)
-        lifecycle.transition(
-            consent, AUTH, at=self._clock.now(), actor=actor, reason="approved by the user"
-        )
-        self._audit.record(
-            "consent.authorised",
-            actor=actor,
-            resource=f"consent:{consent.id}",
-            changes={"client_id": consent.client_id, "accounts": list(accounts), "status": AUTH},
+        self._step(
+            consent,
+            AUTH,
+            actor=f"user:{user_id}",
+            reason="approved by the user",
             request_id=request_id,
+            changes={"accounts": list(accounts)},
         )
         return consent
 
     def reject(self, consent_id: str, *, user_id: str, request_id: str) -> Consent:
         """The user denied a TPP-created consent (AWAU → RJCT)."""
         consent = self._require(consent_id)
-        actor = f"user:{user_id}"
         consent.user_id = user_id
-        lifecycle.transition(
-            consent, RJCT, at=self._clock.now(), actor=actor, reason="rejected by the user"
-        )
-        self._audit.record(
-            "consent.rejected",
-            actor=actor,
-            resource=f"consent:{consent.id}",
-            changes={"client_id": consent.client_id, "status": RJCT},
+        self._step(
+            consent,
+            RJCT,
+            actor=f"user:{user_id}",
+            reason="rejected by the user",
             request_id=request_id,
         )
         return consent
@@ -117,6 +199,61 @@ class ConsentService:
             )
         )
 
+    # -- expiry ------------------------------------------------------------------------
+
+    def _try_step(self, consent: Consent, to_status: str, *, actor: str, reason: str) -> bool:
+        """``_step`` for a move another process may have made first (expiry racing a
+        withdrawal, two cron runners): False, and nothing changed, when it did."""
+        try:
+            self._step(consent, to_status, actor=actor, reason=reason)
+        except ConcurrentTransition:
+            db.session.rollback()
+            return False
+        return True
+
+    def _expire(self, consent: Consent) -> bool:
+        """AUTH → EXPD (committed); False when another process moved it first."""
+        return self._try_step(consent, EXPD, actor="system", reason="expired")
+
+    def expire_due(self, then: Callable[[str], object] | None = None) -> list[str]:
+        """Move every authorised consent past its ExpirationDateTime to EXPD; the ids this
+        call moved. ``then(consent_id)`` runs right after each move (the CLI revokes the
+        consent's tokens there). Safe on several nodes at once: each move is a
+        compare-and-set (``lifecycle.transition``), so a consent another runner took is
+        skipped, and only the runner that moved it calls ``then``."""
+        now = self._clock.now()
+        due = list(
+            db.session.scalars(
+                select(Consent.id)
+                .where(Consent.status == AUTH, Consent.expires_at.is_not(None))
+                .where(Consent.expires_at <= now)
+                .order_by(Consent.expires_at, Consent.id)
+            )
+        )
+        db.session.rollback()
+        moved: list[str] = []
+        for consent_id in due:
+            consent = self.get(consent_id)
+            if consent is not None and consent.status == AUTH and self._expire(consent):
+                moved.append(consent_id)
+                if then is not None:
+                    then(consent_id)
+        return moved
+
+    def _current(self, consent_id: str) -> Consent | None:
+        """The consent, moved to EXPD first when it is authorised and past its expiry
+        (v4.0: a consent is expired from the moment it is used after ExpirationDateTime)."""
+        consent = self.get(consent_id)
+        if (
+            consent is not None
+            and consent.status == AUTH
+            and consent.expires_at is not None
+            and consent.expires_at <= self._clock.now()
+            and not self._expire(consent)
+        ):
+            consent = self.get(consent_id)  # another process expired it: read its row
+        return consent
+
     # -- the ConsentGate (checks/consent_gate.py) --------------------------------------
 
     def is_live(self, consent_id: str, client_id: str) -> bool:
@@ -136,50 +273,15 @@ class ConsentService:
         expires_at: datetime | None,
         request_id: str,
     ) -> ConsentView:
-        now = self._clock.now()
-        actor = f"client:{client_id}"
-        consent = lifecycle.create(
+        consent = self._new(
             client_id=client_id,
             scopes=scopes,
-            at=now,
-            actor=actor,
-            reason="requested by the third party",
-            kind=kind,
-            details=dict(details),
-        )
-        consent.expires_at = expires_at
-        self._audit.record(
-            "consent.created",
-            actor=actor,
-            resource=f"consent:{consent.id}",
-            changes={"kind": kind, "status": AWAU},
             request_id=request_id,
+            kind=kind,
+            details=details,
+            expires_at=expires_at,
         )
-        db.session.commit()
         return to_view(consent)
-
-    def _current(self, consent_id: str) -> Consent | None:
-        """The consent, moved to EXPD first when it is authorised and past its expiry
-        (v4.0: a consent is expired from the moment it is used after ExpirationDateTime)."""
-        consent = self.get(consent_id)
-        if (
-            consent is not None
-            and consent.status == AUTH
-            and consent.expires_at is not None
-            and consent.expires_at <= self._clock.now()
-        ):
-            lifecycle.transition(
-                consent, EXPD, at=self._clock.now(), actor="system", reason="expired"
-            )
-            self._audit.record(
-                "consent.expired",
-                actor="system",
-                resource=f"consent:{consent.id}",
-                changes={"status": EXPD},
-                request_id="-",
-            )
-            db.session.commit()
-        return consent
 
     def mark_revoked(self, consent_id: str, *, actor: str, reason: str) -> bool:
         consent = self.get(consent_id)
@@ -188,7 +290,15 @@ class ConsentService:
         # Withdrawing twice (a repeated DELETE) or a consent that never became AUTH
         # changes nothing here; the caller's watermark still ends any token it had.
         if consent.status == AUTH:
-            lifecycle.transition(consent, CANC, at=self._clock.now(), actor=actor, reason=reason)
+            self._try_step(consent, CANC, actor=actor, reason=reason)
+        return True
+
+    def reject_unauthorised(self, consent_id: str, *, actor: str, reason: str) -> bool:
+        consent = self.get(consent_id)
+        if consent is None:
+            return False
+        if consent.status == AWAU:
+            self._try_step(consent, RJCT, actor=actor, reason=reason)
         return True
 
 

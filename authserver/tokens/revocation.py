@@ -166,6 +166,13 @@ class RevocationService:
             raise RevocationTargetNotFoundError(f"no consent {consent_id!r}")
         return self._watermark(CONSENT, consent_id, actor=actor, reason=reason)
 
+    def revoke_consent_tokens(self, consent_id: str, *, actor: str, reason: str) -> BulkRevocation:
+        """End every token of a consent whose status has already moved (expired, say),
+        leaving the status as it is: the same watermark as ``revoke_consent``."""
+        if self._consents.view(consent_id) is None:
+            raise RevocationTargetNotFoundError(f"no consent {consent_id!r}")
+        return self._watermark(CONSENT, consent_id, actor=actor, reason=reason)
+
     def _watermark(self, kind: str, target: str, *, actor: str, reason: str) -> BulkRevocation:
         # iat is whole seconds (floor): "at or before floor(now)" covers every token issued
         # so far, and at worst one issued later in this same second (fail safe).

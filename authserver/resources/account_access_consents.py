@@ -1,0 +1,142 @@
+"""UK OB v4.0 account-access consents for TPPs: ``POST /account-access-consents``,
+``GET`` and ``DELETE /account-access-consents/{ConsentId}`` under ``/open-banking/v4.0/aisp``.
+
+A TPP creates a consent with a client-credentials token carrying ``accounts:read``
+(DPoP-bound when the client is; ``require_token`` checks the proof). A token that
+carries a ``consent_id`` came from the authorization-code flow: it opens the accounts,
+never the consent endpoints. Consents are reached only through the consent gate; a
+consent of another client, of another kind, or an id that is not one is 404.
+
+``DELETE``: an authorised consent is cancelled (``AUTH`` → ``CANC``) and its tokens die
+everywhere through the revocation service; one still awaiting authorisation is rejected
+(``AWAU`` → ``RJCT``: v4.0 has no ``AWAU`` → ``CANC``); any other is left as it is (204).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import g
+from flask import request
+from werkzeug.exceptions import BadRequest
+
+from authserver.checks.consent_gate import ConsentView
+from authserver.checks.identifiers import is_identifier
+from authserver.errors import request_id
+from authserver.openbanking.account_access import DATE_FIELDS
+from authserver.openbanking.account_access import KIND
+from authserver.openbanking.account_access import parse_consent_request
+from authserver.openbanking.envelope import AISP_PREFIX
+from authserver.openbanking.envelope import ob_response
+from authserver.openbanking.envelope import self_url
+from authserver.openbanking.errors import HEADER_INVALID
+from authserver.openbanking.errors import INVALID_FORMAT
+from authserver.openbanking.errors import OBError
+from authserver.openbanking.errors import OBErrorResponse
+from authserver.openbanking.errors import bad_request
+from authserver.openbanking.errors import forbidden
+from authserver.openbanking.errors import not_found
+from authserver.resources.context import resource_services
+from authserver.resources.guard import require_token
+
+ACCOUNTS_READ = "accounts:read"
+CONSENTS = "/account-access-consents"
+MAX_CONSENT_ID_LENGTH = 128  # OBReadConsentResponse1.Data.ConsentId maxLength
+WITHDRAWN = "withdrawn by the third party"
+WITHDRAWN_BEFORE_AUTHORISATION = "withdrawn by the third party before authorisation"
+
+bp = Blueprint("account_access_consents", __name__, url_prefix=AISP_PREFIX)
+
+
+def _client_credentials_client() -> str:
+    """The calling TPP; 403 for an authorization-code token (it carries ``consent_id``).
+
+    Our choice of code, as v4.0 names none for it: U006 Header.Invalid on the
+    ``Authorization`` header, which holds a token of the wrong kind.
+    """
+    if "consent_id" in g.token_claims:
+        raise forbidden(
+            HEADER_INVALID, "A client-credentials access token is required.", "Authorization"
+        )
+    return str(g.token_claims["client_id"])
+
+
+def _json_body() -> Any:
+    if request.mimetype != "application/json":
+        raise OBErrorResponse(
+            415, [OBError(INVALID_FORMAT, "The body must be application/json.", "Content-Type")]
+        )
+    try:
+        return request.get_json()
+    except BadRequest:
+        raise bad_request(OBError(INVALID_FORMAT, "The body is not valid JSON.")) from None
+
+
+def _own_consent(consent_id: str, client_id: str) -> ConsentView:
+    if not is_identifier(consent_id, max_length=MAX_CONSENT_ID_LENGTH):
+        raise not_found("No such consent.")
+    view = resource_services().consents.view(consent_id)
+    if view is None or view.client_id != client_id or view.kind != KIND:
+        raise not_found("No such consent.")
+    return view
+
+
+def _datetime(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _render(view: ConsentView, status: int = 200) -> Response:
+    """``OBReadConsentResponse1``; the date fields as the TPP sent them (each has a zone)."""
+    data: dict[str, Any] = {
+        "ConsentId": view.consent_id,
+        "CreationDateTime": _datetime(view.created_at),
+        "Status": view.status,
+        "StatusUpdateDateTime": _datetime(view.status_updated_at),
+        "Permissions": list(view.permissions),
+    }
+    data.update({name: view.details[name] for name in DATE_FIELDS if name in view.details})
+    own_url = self_url(f"{AISP_PREFIX}{CONSENTS}/{view.consent_id}")
+    return ob_response(data, links={"Self": own_url}, extra={"Risk": {}}, status=status)
+
+
+@bp.post(CONSENTS)
+@require_token(ACCOUNTS_READ)
+def create_consent() -> Response:
+    client_id = _client_credentials_client()
+    svc = resource_services()
+    parsed = parse_consent_request(_json_body(), now=svc.clock.now())
+    view = svc.consents.create(
+        client_id=client_id,
+        kind=KIND,
+        scopes=[ACCOUNTS_READ],
+        details=parsed.details(),
+        expires_at=parsed.expiration,
+        request_id=request_id(),
+    )
+    return _render(view, status=201)
+
+
+@bp.get(f"{CONSENTS}/<consent_id>")
+@require_token(ACCOUNTS_READ)
+def get_consent(consent_id: str) -> Response:
+    return _render(_own_consent(consent_id, _client_credentials_client()))
+
+
+@bp.delete(f"{CONSENTS}/<consent_id>")
+@require_token(ACCOUNTS_READ)
+def delete_consent(consent_id: str) -> Response:
+    client_id = _client_credentials_client()
+    view = _own_consent(consent_id, client_id)
+    svc = resource_services()
+    actor = f"client:{client_id}"
+    if view.status == "AUTH":
+        svc.revocations.revoke_consent(consent_id, actor=actor, reason=WITHDRAWN)
+    elif view.status == "AWAU":
+        svc.consents.reject_unauthorised(
+            consent_id, actor=actor, reason=WITHDRAWN_BEFORE_AUTHORISATION
+        )
+    # RJCT, CANC, EXPD: already final; a repeated DELETE changes nothing.
+    return Response(status=204)
