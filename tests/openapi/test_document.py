@@ -30,15 +30,21 @@ def test_the_document_is_valid_openapi_3_1(client: FlaskClient) -> None:
 
 
 def test_every_open_banking_route_is_documented(app: Flask, client: FlaskClient) -> None:
-    paths = _document(client)["paths"]
-    assert isinstance(paths, dict)
+    documented = _document(client)["paths"]
+    assert isinstance(documented, dict)
+    # Flask's variable names are snake_case, the document's the standard's (ConsentId):
+    # compare the shapes of the paths.
+    paths = {re.sub(r"\{[^}]+\}", "{}", path): item for path, item in documented.items()}
+    served = 0
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(OB_PREFIX):
             continue
-        template = re.sub(r"<(?:[a-z]+:)?([A-Za-z_]+)>", r"{\1}", rule.rule)
-        assert template in paths, f"{template} is served but not in /openapi.json"
+        served += 1
+        template = re.sub(r"<[^>]+>", "{}", rule.rule)
+        assert template in paths, f"{rule.rule} is served but not in /openapi.json"
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
-            assert method.lower() in paths[template], f"{method} {template} is not documented"
+            assert method.lower() in paths[template], f"{method} {rule.rule} is not documented"
+    assert served >= 2
 
 
 def test_the_contract_refuses_an_undocumented_field(client: FlaskClient) -> None:
