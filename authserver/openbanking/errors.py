@@ -39,8 +39,20 @@ class OBError:
     def to_json(self) -> dict[str, str]:
         body = {"ErrorCode": self.code, "Message": self.message}
         if self.path is not None:
-            body["Path"] = self.path
+            body["Path"] = safe_path(self.path)
         return body
+
+
+MAX_PATH = 500  # OBError1.Path maxLength
+
+
+def safe_path(path: str) -> str:
+    """A path may name a field the TPP invented: render it as printable ASCII within the
+    standard's 500 characters, so a hostile name cannot break the body or a log line."""
+    printable = "".join(c if " " <= c <= "~" else "?" for c in path)
+    if len(printable) <= MAX_PATH:
+        return printable
+    return printable[: MAX_PATH - 3] + "..."
 
 
 class OBErrorResponse(Exception):  # noqa: N818 -- named after the wire type it renders

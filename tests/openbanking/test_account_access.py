@@ -192,3 +192,13 @@ def test_messages_never_echo_the_input() -> None:
         parse_consent_request(value, now=NOW)
     for error in caught.value.errors:
         assert secret not in error.message
+
+
+def test_an_invented_field_name_is_rendered_printable_and_bounded() -> None:
+    from authserver.openbanking.errors import OBError
+
+    rendered = OBError("U005", "Unexpected.", "Data." + "\u202e\x00" + "x" * 900).to_json()
+    assert rendered["Path"].startswith("Data.??x")
+    assert len(rendered["Path"]) == 500
+    assert rendered["Path"].isascii()
+    assert rendered["Path"].isprintable()
