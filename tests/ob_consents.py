@@ -4,13 +4,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
 
+from authserver.accounts.provider import Account
+from authserver.accounts.sql import SqlAccountProvider
+from authserver.consent.models import Consent
+from authserver.consent.models import ConsentStatusHistory
 from authserver.context import Services
+from authserver.context import services
+from authserver.db import db
+from authserver.experience import experience
+from tests.accounts.data import make_account
+from tests.par import Pushed
+from tests.par import authorize_path
+from tests.par import login
+from tests.par import page
+from tests.par import post_form
+from tests.par import push
+from tppkit import Tpp
+from tppkit import csrf_token
 
 PERMISSIONS = [
     "ReadAccountsDetail",
@@ -66,3 +86,67 @@ def rar(consent_id: str) -> list[dict[str, str]]:
 def as_param(value: Any) -> str:
     """A JSON-valued parameter in its form-encoded spelling."""
     return json.dumps(value)
+
+
+def open_consent_page(
+    client: FlaskClient, svc: Services, tpp: Tpp, **overrides: str | None
+) -> tuple[Pushed, TestResponse]:
+    """PAR with ``overrides``, /authorize, sign in: the pushed request and the consent page."""
+    pushed = push(client, svc, tpp, **overrides)
+    started = page(client, svc, authorize_path(tpp.client_id, pushed.request_uri))
+    assert started.status_code == 303, started.get_data(as_text=True)
+    signed_in = login(client, svc)
+    assert signed_in.status_code == 303, signed_in.get_data(as_text=True)
+    return pushed, page(client, svc, "/consent")
+
+
+def submit_consent(
+    client: FlaskClient,
+    svc: Services,
+    shown: TestResponse,
+    *,
+    approve: bool = True,
+    accounts: Sequence[str] = (),
+) -> TestResponse:
+    """Press Approve or Deny on the page ``shown``, with ``accounts`` ticked."""
+    form: dict[str, Any] = {
+        "csrf_token": csrf_token(shown.get_data(as_text=True)),
+        **({"approve": "Approve"} if approve else {"deny": "Deny"}),
+    }
+    if accounts:
+        form["accounts"] = list(accounts)
+    return post_form(client, svc, "/consent", form)
+
+
+def consent_state(app: Flask, consent_id: str) -> tuple[str, list[str], list[str]]:
+    """(status, selected accounts, the statuses of its history rows in order)."""
+    with app.app_context():
+        consent = db.session.get(Consent, consent_id)
+        assert consent is not None
+        history = db.session.scalars(
+            select(ConsentStatusHistory.to_status)
+            .where(ConsentStatusHistory.consent_id == consent_id)
+            .order_by(ConsentStatusHistory.at, ConsentStatusHistory.from_status.is_not(None))
+        )
+        return consent.status, list(consent.selected_accounts or []), list(history)
+
+
+def seed_accounts(app: Flask, user_id: str) -> list[Account]:
+    """Two accounts for ``user_id`` (a current account and a saver), through the real
+    provider; the user's accounts as the consent page lists them."""
+    with app.app_context():
+        provider = experience(app).accounts
+        assert isinstance(provider, SqlAccountProvider)
+        now = services(app).clock.now()
+        digits = "".join(char for char in user_id if char.isdigit()).ljust(12, "7")
+        make_account(provider, user_id, f"acc-{user_id[:8]}-1", "40" + digits[:6], now)
+        make_account(
+            provider,
+            user_id,
+            f"acc-{user_id[:8]}-2",
+            "41" + digits[6:12],
+            now,
+            nickname="Rainy Day Saver",
+        )
+        db.session.commit()
+        return provider.accounts_of(user_id)
