@@ -25,12 +25,14 @@ from authserver.experience import experience
 from tests.accounts.data import make_account
 from tests.par import Pushed
 from tests.par import authorize_path
+from tests.par import frozen_auth
 from tests.par import login
 from tests.par import page
 from tests.par import post_form
 from tests.par import push
 from tppkit import Tpp
 from tppkit import csrf_token
+from tppkit import query_params
 
 PERMISSIONS = [
     "ReadAccountsDetail",
@@ -95,8 +97,9 @@ def open_consent_page(
     pushed = push(client, svc, tpp, **overrides)
     started = page(client, svc, authorize_path(tpp.client_id, pushed.request_uri))
     assert started.status_code == 303, started.get_data(as_text=True)
-    signed_in = login(client, svc)
-    assert signed_in.status_code == 303, signed_in.get_data(as_text=True)
+    if started.headers["Location"].endswith("/login"):
+        signed_in = login(client, svc)
+        assert signed_in.status_code == 303, signed_in.get_data(as_text=True)
     return pushed, page(client, svc, "/consent")
 
 
@@ -133,10 +136,12 @@ def consent_state(app: Flask, consent_id: str) -> tuple[str, list[str], list[str
 
 def seed_accounts(app: Flask, user_id: str) -> list[Account]:
     """Two accounts for ``user_id`` (a current account and a saver), through the real
-    provider; the user's accounts as the consent page lists them."""
+    provider, unless it has some; the user's accounts as the consent page lists them."""
     with app.app_context():
         provider = experience(app).accounts
         assert isinstance(provider, SqlAccountProvider)
+        if provider.has_accounts(user_id):
+            return provider.accounts_of(user_id)
         now = services(app).clock.now()
         digits = "".join(char for char in user_id if char.isdigit()).ljust(12, "7")
         make_account(provider, user_id, f"acc-{user_id[:8]}-1", "40" + digits[:6], now)
@@ -150,3 +155,28 @@ def seed_accounts(app: Flask, user_id: str) -> list[Account]:
         )
         db.session.commit()
         return provider.accounts_of(user_id)
+
+
+def approved_tokens(
+    client: FlaskClient,
+    svc: Services,
+    tpp: Tpp,
+    chosen: Account,
+    **naming: str,
+) -> dict[str, Any]:
+    """PAR naming the consent, approve with ``chosen`` ticked, redeem the code."""
+    pushed, shown = open_consent_page(client, svc, tpp, **naming)
+    decided = submit_consent(client, svc, shown, accounts=[chosen.account_id])
+    assert decided.status_code == 303, decided.get_data(as_text=True)
+    code = query_params(decided.headers["Location"])["code"]
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": tpp.redirect_uri,
+        "code_verifier": pushed.verifier,
+        **frozen_auth(tpp, svc),
+    }
+    response = post_form(client, svc, "/token", form)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body: dict[str, Any] = response.get_json()
+    return body

@@ -39,6 +39,7 @@ ID_TOKEN_CLAIMS = (
     "nonce",
     "amr",
     "acr",
+    INTENT_CLAIM,
 )
 
 
