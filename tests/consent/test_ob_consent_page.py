@@ -15,6 +15,9 @@ from flask.testing import FlaskClient
 from authserver.accounts.provider import Account
 from authserver.clock import FrozenClock
 from authserver.context import Services
+from authserver.db import db
+from authserver.experience import experience
+from tests.flow_fixtures import PASSWORD
 from tests.ob_consents import as_param
 from tests.ob_consents import consent_state
 from tests.ob_consents import create_consent
@@ -138,9 +141,6 @@ def test_an_account_the_user_does_not_hold_is_refused(
     forged: str,
 ) -> None:
     if forged == "other-user":
-        from authserver.experience import experience
-        from tests.flow_fixtures import PASSWORD
-
         with app.app_context():
             other = experience(app).users.create("bob", PASSWORD, actor="test").user.id
         forged = seed_accounts(app, other)[0].account_id
@@ -193,9 +193,6 @@ def test_a_consent_decided_meanwhile_is_not_shown(
     accounts: list[Account],
     user: str,
 ) -> None:
-    from authserver.db import db
-    from authserver.experience import experience
-
     consent_id = create_consent(app, services_, tpp.client_id)
     _pushed, shown = open_consent_page(
         client, services_, tpp, claims=as_param(intent_claims(consent_id))
@@ -207,3 +204,24 @@ def test_a_consent_decided_meanwhile_is_not_shown(
     again = page(client, services_, "/consent")
     assert again.status_code == 400
     assert "The consent is not awaiting authorisation." in again.get_data(as_text=True)
+
+
+def test_a_consent_that_expired_while_the_user_signed_in_is_not_shown(
+    app: Flask,
+    client: FlaskClient,
+    services_: Services,
+    tpp: Tpp,
+    accounts: list[Account],
+    clock: FrozenClock,
+) -> None:
+    expiry = clock.now() + timedelta(seconds=30)
+    consent_id = create_consent(app, services_, tpp.client_id, expires_at=expiry)
+    _pushed, shown = open_consent_page(
+        client, services_, tpp, claims=as_param(intent_claims(consent_id))
+    )
+    assert shown.status_code == 200
+    clock.advance(30)
+    refused = submit_consent(client, services_, shown, accounts=[accounts[0].account_id])
+    assert refused.status_code == 400
+    assert "The consent has expired." in refused.get_data(as_text=True)
+    assert consent_state(app, consent_id) == ("AWAU", [], ["AWAU"])
