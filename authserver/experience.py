@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from flask import Flask
 from flask import current_app
 
+from authserver.accounts.provider import AccountProvider
 from authserver.consent.service import ConsentService
 from authserver.sca.service import UserService
 
@@ -22,6 +23,8 @@ EXTENSION_KEY = "authserver.experience"
 class Experience:
     consents: ConsentService
     users: UserService
+    accounts: AccountProvider
+    """The user's accounts, for the consent page's checklist."""
 
 
 def experience(app: Flask | None = None) -> Experience:

@@ -22,6 +22,8 @@ PKCE_METHODS = ("S256",)
 CLIENT_AUTH_METHODS = ("private_key_jwt",)
 # FAPI 2.0 SP 5.3.2.1-2: never the password or implicit grants.
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+# RFC 9396 §2: the authorization_details types PAR accepts (an open-banking consent).
+AUTHORIZATION_DETAILS_TYPES = ("account_access",)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ class FapiPolicy:
     """RFC 9449 §8: every proof (AS and resource servers) must carry a server nonce."""
     allow_bearer_tokens: bool = True
     """Resource servers accept tokens that are not DPoP-bound (False: sender-constrained only)."""
+    claims_parameter: bool = True
+    """OIDC Core §5.5 ``claims`` is read (for UK Open Banking's ``openbanking_intent_id``)."""
+    authorization_details_types: tuple[str, ...] = AUTHORIZATION_DETAILS_TYPES
+    """RFC 9396 types PAR accepts; each names one open-banking consent."""
 
     @property
     def client_auth_algs(self) -> tuple[str, ...]:

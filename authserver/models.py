@@ -1,5 +1,8 @@
 """Imports every model so ``Base.metadata`` is complete for Alembic and the drift test."""
 
+from authserver.accounts.models import AccountBalanceRow
+from authserver.accounts.models import AccountRow
+from authserver.accounts.models import AccountTransactionRow
 from authserver.audit.models import AuditEvent
 from authserver.clients.models import Client
 from authserver.consent.models import Consent
@@ -11,6 +14,9 @@ from authserver.tokens.models import IssuedAccessToken
 from authserver.tokens.models import RefreshToken
 
 __all__ = [
+    "AccountBalanceRow",
+    "AccountRow",
+    "AccountTransactionRow",
     "AuditEvent",
     "Base",
     "Client",

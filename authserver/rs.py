@@ -7,7 +7,9 @@ access tokens from the issuer's published JWKS (``<issuer>/jwks`` over HTTP, cac
 and holds no master key and no private key: nothing reachable from here can create or
 open a signing key (import-linter contract "resource-server-process"). DPoP nonces,
 when required, use ``AUTHSERVER_DPOP_NONCE_SECRET``, shared with the authorization
-server. There are no sessions, so no session secret either.
+server. There are no sessions, so no session secret either. Account data is served
+only with ``AUTHSERVER_ACCOUNT_DATA_SECRET`` (the key sealing account identifiers at
+rest, never the master key); without it the accounts endpoints are not registered.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ from typing import Any
 
 from flask import Flask
 
+from authserver.accounts.provider import AccountProvider
+from authserver.accounts.sql import SqlAccountProvider
 from authserver.audit.service import AuditTrail
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.clock import SystemClock
 from authserver.consent.service import ConsentService
+from authserver.crypto.envelope import Envelope
+from authserver.crypto.subkeys import account_data_key
 from authserver.crypto.subkeys import dpop_nonce_key
 from authserver.db import setup_database
 from authserver.errors import register_error_handlers
@@ -70,6 +76,14 @@ def _nonce_key(settings: ResourceServerSettings) -> bytes:
     return os.urandom(32)
 
 
+def _accounts(settings: ResourceServerSettings) -> AccountProvider | None:
+    # Only with AUTHSERVER_ACCOUNT_DATA_SECRET: this process never holds the master key,
+    # so without the account-data key it cannot open account identifiers and does not
+    # serve the accounts endpoints at all.
+    key = account_data_key(settings, None)
+    return None if key is None else SqlAccountProvider(Envelope(key))
+
+
 def build_resource_services(
     settings: ResourceServerSettings, clock: Clock, store: Store
 ) -> ResourceServices:
@@ -115,6 +129,8 @@ def build_resource_services(
         consents=consents,
         revocations=revocations,
         revocation_view=revocation_view,
+        audit=audit,
+        accounts=_accounts(settings),
     )
 
 

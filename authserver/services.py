@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from authserver.accounts.sql import SqlAccountProvider
 from authserver.audit.service import AuditTrail
 from authserver.client_auth.jwks import ClientKeyResolver
 from authserver.client_auth.service import ClientAuthenticator
@@ -13,6 +14,7 @@ from authserver.clock import Clock
 from authserver.consent.service import ConsentService
 from authserver.context import Services
 from authserver.crypto.envelope import Envelope
+from authserver.crypto.subkeys import account_data_key
 from authserver.crypto.subkeys import dpop_nonce_key
 from authserver.experience import Experience
 from authserver.fapi import FapiPolicy
@@ -60,6 +62,9 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
     )
     keys = KeyService(settings.keys, envelope, clock)
     consents = ConsentService(clock, audit)
+    # Account identifiers are sealed under their own key, never the master key itself, so
+    # a separate resource server can open them with AUTHSERVER_ACCOUNT_DATA_SECRET alone.
+    accounts = SqlAccountProvider(Envelope(account_data_key(settings, master_key)))
     users = UserService(envelope, clock, audit)
     revocations = RevocationService(
         clock=clock,
@@ -124,5 +129,9 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         consents=consents,
         revocations=revocations,
         revocation_view=revocation_view,
+        audit=audit,
+        accounts=accounts,
     )
-    return AppServices(found, Experience(consents=consents, users=users), resources)
+    return AppServices(
+        found, Experience(consents=consents, users=users, accounts=accounts), resources
+    )

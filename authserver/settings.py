@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     dpop_nonce_secret: SecretStr | None = None
     """Base64url 32-byte key of the DPoP server nonces, shared by the AS and separate resource
     servers; unset means a key derived from the master key (AS and resources in one app)."""
+    account_data_secret: SecretStr | None = None
+    """Base64url 32-byte key sealing account identifiers at rest; unset means a key derived
+    from the master key. A separate resource server serves accounts only when it is set."""
     listen_host: str = "127.0.0.1"
     """Address `authserver run` listens on."""
     listen_port: int = Field(default=5000, ge=1, le=65535)

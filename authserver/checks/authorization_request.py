@@ -11,10 +11,14 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import asdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from authserver.checks.consent_gate import ConsentGate
 from authserver.checks.errors import InvalidScopeError
 from authserver.checks.errors import UnsupportedResponseTypeError
+from authserver.checks.intent import check_consent
+from authserver.checks.intent import read_intent
 from authserver.checks.redirect_uri import is_registered
 from authserver.clients.models import Client
 from authserver.dpop.errors import InvalidDPoPProofError
@@ -37,15 +41,28 @@ class AuthorizationRequest:
     state: str | None = None
     nonce: str | None = None
     dpop_jkt: str | None = None
+    consent_id: str | None = None
+    """The open-banking consent (ConsentId) the request asks the user to authorise."""
+    intent_form: str | None = None
+    """How it was named: ``claims`` (UK OB) or ``authorization_details`` (RFC 9396)."""
+    intent_claims: tuple[str, ...] = ()
+    """Where ``openbanking_intent_id`` was requested: ``id_token`` and/or ``userinfo``."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["scopes"] = list(self.scopes)
+        data["intent_claims"] = list(self.intent_claims)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AuthorizationRequest:
-        return cls(**{**data, "scopes": tuple(data["scopes"])})
+        return cls(
+            **{
+                **data,
+                "scopes": tuple(data["scopes"]),
+                "intent_claims": tuple(data.get("intent_claims", ())),
+            }
+        )
 
     @property
     def is_openid(self) -> bool:
@@ -127,11 +144,21 @@ CHECKS: tuple[Check, ...] = (
 
 
 def validate_authorization_request(
-    params: Params, client: Client, policy: FapiPolicy, *, proof_jkt: str | None = None
+    params: Params,
+    client: Client,
+    policy: FapiPolicy,
+    *,
+    consents: ConsentGate,
+    now: datetime,
+    proof_jkt: str | None = None,
 ) -> AuthorizationRequest:
-    """``proof_jkt``: the key of a DPoP proof sent with the pushed request, if any."""
+    """``proof_jkt``: the key of a DPoP proof sent with the pushed request, if any;
+    ``consents`` and ``now`` decide whether a named open-banking consent may be authorised."""
     for check in CHECKS:
         check(params, client, policy)
+    intent = read_intent(params, policy)
+    if intent is not None:
+        check_consent(intent, client.client_id, consents, now)
     dpop_jkt = params.get("dpop_jkt")
     # RFC 9449 §10.1: a proof at PAR binds the code like dpop_jkt; both must agree.
     if dpop_jkt is not None and proof_jkt is not None and dpop_jkt != proof_jkt:
@@ -146,4 +173,7 @@ def validate_authorization_request(
         state=params.get("state"),
         nonce=params.get("nonce"),
         dpop_jkt=dpop_jkt or proof_jkt,
+        consent_id=intent.consent_id if intent else None,
+        intent_form=intent.form if intent else None,
+        intent_claims=intent.claim_targets if intent else (),
     )

@@ -19,3 +19,11 @@ class AccessDeniedError(AuthServerError):
     error = "access_denied"
     status_code = 400
     description = "The user denied the request."
+
+
+class InvalidAuthorizationDetailsError(AuthServerError):
+    # RFC 9396 §5: malformed authorization_details, an unknown type, or a value the AS
+    # will not grant.
+    error = "invalid_authorization_details"
+    status_code = 400
+    description = "The authorization_details are invalid."

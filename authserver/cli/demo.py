@@ -16,11 +16,17 @@ import click
 from joserfc import jwk
 
 from authserver import migrate
+from authserver.accounts.seed import seed_demo_accounts
+from authserver.accounts.sql import SqlAccountProvider
 from authserver.cli.common import app_services
 from authserver.cli.common import emit
 from authserver.cli.common import json_option
 from authserver.clients.service import ClientRequest
 from authserver.context import Services
+from authserver.crypto.envelope import Envelope
+from authserver.crypto.master_key import load_master_key
+from authserver.crypto.subkeys import account_data_key
+from authserver.db import db
 from authserver.experience import experience
 from authserver.sca.service import UserError
 from authserver.settings import load_settings
@@ -84,10 +90,21 @@ def _demo_user(svc: Services) -> dict[str, str]:
     return data
 
 
+def _demo_accounts(svc: Services) -> None:
+    """A current and a savings account with a year of transactions for the demo user
+    (deterministic; nothing changes when the user already has accounts)."""
+    found = experience().users.get(DEMO_USERNAME)
+    if found is None:
+        return
+    key = account_data_key(svc.settings, load_master_key(svc.settings))
+    if seed_demo_accounts(SqlAccountProvider(Envelope(key)), found.id, svc.clock.now()):
+        db.session.commit()
+
+
 @click.command()
 @json_option
 def demo(as_json: bool) -> None:
-    """Migrate, create keys, a demo TPP client and a demo user; print how to use them."""
+    """Migrate; create keys, a demo TPP client, a demo user and accounts; print how to use them."""
     settings = load_settings()
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.sqlalchemy_url)
@@ -95,6 +112,7 @@ def demo(as_json: bool) -> None:
         svc.keys.ensure_keys()
         key_path = _demo_client(svc)
         user = _demo_user(svc)
+        _demo_accounts(svc)
     data = {
         "issuer": settings.issuer,
         "discovery": f"{settings.issuer}/.well-known/openid-configuration",

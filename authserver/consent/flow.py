@@ -1,33 +1,167 @@
 """Finishing an authorization once the user decided: consume the pushed request, record the
-consent, issue the code (or access_denied) and answer the client in its response mode."""
+consent, issue the code (or access_denied) and answer the client in its response mode.
+
+A request naming an open-banking consent (``consent_id``, see ``checks/intent.py``) shows
+that consent: its permissions in words, its expiry and the user's accounts to choose from;
+Approve authorises exactly that consent for the chosen accounts (AWAU → AUTH), Deny
+rejects it (AWAU → RJCT). Other requests record a scope-only consent, as before.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from werkzeug.wrappers import Response
 
+from authserver.accounts.provider import Account
+from authserver.checks.authorization_request import AuthorizationRequest
+from authserver.checks.intent import RAR_FORM
+from authserver.checks.intent import consent_problem
 from authserver.clients.models import Client
+from authserver.consent.lifecycle import IllegalTransition
 from authserver.context import Services
+from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
 from authserver.experience import experience
 from authserver.jarm.response import authorization_response
+from authserver.openbanking.permissions import describe
 from authserver.sca import session as user_session
 from authserver.sca.session import Pending
 from authserver.tokens.codes import CodeGrant
 
+FOREIGN_ACCOUNT = "Only your own accounts can be shared."
+
+
+class NoAccountChosenError(Exception):
+    """Approve with no account ticked: the page is shown again, nothing is recorded."""
+
+
+@dataclass(frozen=True)
+class ConsentScreen:
+    """What the consent page shows about an open-banking consent."""
+
+    consent_id: str
+    groups: list[tuple[str, list[str]]]
+    """``describe``'s headings and lines, in the order a customer reads them."""
+    ends: str
+    accounts: tuple[Account, ...]
+
+
+def _moment(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _day(value: datetime) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
+def consent_screen(
+    svc: Services, authorization: AuthorizationRequest, user_id: str
+) -> ConsentScreen | None:
+    """The named consent as the page shows it; None for a request without one. The consent
+    is asked again (it may have been decided or expired while the user signed in)."""
+    if authorization.consent_id is None:
+        return None
+    view = svc.consents.view(authorization.consent_id)
+    problem = consent_problem(view, authorization.client_id, svc.clock.now())
+    if problem is not None or view is None:
+        raise InvalidRequestError(problem)
+    groups = describe(
+        view.permissions,
+        _moment(view.details.get("TransactionFromDateTime")),
+        _moment(view.details.get("TransactionToDateTime")),
+    )
+    ends = (
+        f"This access ends on {_day(view.expires_at)}."
+        if view.expires_at is not None
+        else "This access has no end date."
+    )
+    accounts = tuple(experience().accounts.accounts_of(user_id))
+    return ConsentScreen(view.consent_id, groups, ends, accounts)
+
+
+def chosen_accounts(selected: Sequence[str], screen: ConsentScreen) -> list[str]:
+    """The accounts to record: at least one, each held by the user (a forged value is
+    refused outright, never silently dropped)."""
+    held = {account.account_id for account in screen.accounts}
+    if any(value not in held for value in selected):
+        raise InvalidRequestError(FOREIGN_ACCOUNT)
+    chosen = list(dict.fromkeys(selected))
+    if not chosen:
+        raise NoAccountChosenError()
+    return chosen
+
+
+def _record(
+    authorization: AuthorizationRequest,
+    user_id: str,
+    *,
+    approved: bool,
+    accounts: Sequence[str],
+) -> str:
+    """Record the decision; the id of the consent the code stands for."""
+    consents = experience().consents
+    if authorization.consent_id is None:
+        return consents.decide(
+            user_id=user_id,
+            client_id=authorization.client_id,
+            scopes=list(authorization.scopes),
+            approved=approved,
+            request_id=request_id(),
+        ).id
+    try:
+        if approved:
+            consents.authorise(
+                authorization.consent_id,
+                user_id=user_id,
+                accounts=list(accounts),
+                request_id=request_id(),
+            )
+        else:
+            consents.reject(authorization.consent_id, user_id=user_id, request_id=request_id())
+    except (IllegalTransition, LookupError):
+        # Decided elsewhere between the page and this post (another tab, the TPP).
+        raise InvalidRequestError("The consent is not awaiting authorisation.") from None
+    return authorization.consent_id
+
+
+def _granted_details(
+    authorization: AuthorizationRequest, accounts: Sequence[str]
+) -> tuple[dict[str, Any], ...]:
+    """RFC 9396 §7: what was granted, when the request used authorization_details."""
+    if authorization.intent_form != RAR_FORM:
+        return ()
+    return (
+        {
+            "type": "account_access",
+            "consent_id": authorization.consent_id,
+            "accounts": list(accounts),
+        },
+    )
+
 
 def finish_authorization(
-    svc: Services, client: Client, pending: Pending, user_id: str, *, approved: bool
+    svc: Services,
+    client: Client,
+    pending: Pending,
+    user_id: str,
+    *,
+    approved: bool,
+    accounts: Sequence[str] = (),
 ) -> Response:
+    """``accounts``: the accounts chosen for an open-banking consent (already checked)."""
     # FAPI 2.0 note 3: the request_uri is spent when authorization completes, not before.
     authorization = svc.par.consume(pending.request_uri, pending.client_id)
     user_session.clear_pending()
-    consent = experience().consents.decide(
-        user_id=user_id,
-        client_id=client.client_id,
-        scopes=list(authorization.scopes),
-        approved=approved,
-        request_id=request_id(),
-    )
+    consent_id = _record(authorization, user_id, approved=approved, accounts=accounts)
     if approved:
         now = svc.clock.time()
         code = svc.codes.issue(
@@ -37,18 +171,20 @@ def finish_authorization(
                 code_challenge=authorization.code_challenge,
                 scopes=authorization.scopes,
                 user_id=user_id,
-                consent_id=consent.id,
+                consent_id=consent_id,
                 auth_time=float(user_session.auth_time() or now),
                 issued_at=now,
                 nonce=authorization.nonce,
                 dpop_jkt=authorization.dpop_jkt,
+                intent_claims=authorization.intent_claims,
+                authorization_details=_granted_details(authorization, accounts),
             )
         )
         svc.audit.record(
             "code.issued",
             actor=f"user:{user_id}",
             resource=f"client:{client.client_id}",
-            changes={"consent_id": consent.id, "scopes": list(authorization.scopes)},
+            changes={"consent_id": consent_id, "scopes": list(authorization.scopes)},
             request_id=request_id(),
         )
         params = {"code": code}

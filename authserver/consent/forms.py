@@ -1,14 +1,31 @@
-"""The consent form: two submit buttons, one CSRF token."""
+"""The consent forms: Approve / Deny with one CSRF token, and for an open-banking consent the
+checklist of the user's accounts."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField
 from wtforms import SubmitField
+from wtforms.widgets import CheckboxInput
+from wtforms.widgets import ListWidget
 
 
 class ConsentForm(FlaskForm):  # type: ignore[misc]
     approve = SubmitField("Approve")
     deny = SubmitField("Deny")
+
+
+class AccountChecklist(SelectMultipleField):  # type: ignore[misc]
+    """One checkbox per account, each with its own <label> (ListWidget renders both)."""
+
+    widget = ListWidget(html_tag="ul", prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class OpenBankingConsentForm(ConsentForm):
+    # The choices are the user's accounts, set per request; which values may be recorded
+    # is decided by consent.flow.chosen_accounts (one rule), not by the field.
+    accounts = AccountChecklist("Accounts", choices=[], validate_choice=False)
 
 
 class WithdrawForm(FlaskForm):  # type: ignore[misc]

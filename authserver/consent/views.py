@@ -1,4 +1,5 @@
-"""The consent page: the client's name, each scope in plain words, "Approve" and "Deny"."""
+"""The consent page: the client's name, each scope in plain words, "Approve" and "Deny"; for
+an open-banking consent also its permissions in words, its expiry and the account checklist."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
 
+from authserver.checks.authorization_request import AuthorizationRequest
 from authserver.checks.redirect_uri import csp_source
+from authserver.clients.models import Client
 from authserver.clients.models import is_usable
+from authserver.consent.flow import ConsentScreen
+from authserver.consent.flow import NoAccountChosenError
+from authserver.consent.flow import chosen_accounts
+from authserver.consent.flow import consent_screen
 from authserver.consent.flow import finish_authorization
 from authserver.consent.forms import ConsentForm
+from authserver.consent.forms import OpenBankingConsentForm
 from authserver.context import services
 from authserver.errors import InvalidRequestError
 from authserver.sca import session as user_session
@@ -27,8 +35,10 @@ from authserver.web.headers import SECURITY_HEADERS
 
 bp = Blueprint("consent", __name__)
 
+NO_ACCOUNT = "Choose at least one account to share, or press Deny."
 
-def _consent_form(pending: Pending) -> ConsentForm:
+
+def _consent_form(pending: Pending, screen: ConsentScreen | None) -> ConsentForm:
     """A consent form whose CSRF token is good only for the request the page showed.
 
     The session's pending request can change under an open consent page: a second tab,
@@ -39,7 +49,15 @@ def _consent_form(pending: Pending) -> ConsentForm:
     """
     key = str(current_app.config["SECRET_KEY"]).encode()
     bound = hmac.new(key, f"consent:{pending.request_uri}".encode(), hashlib.sha256)
-    return ConsentForm(meta={"csrf_secret": bound.hexdigest()})
+    meta = {"csrf_secret": bound.hexdigest()}
+    if screen is None:
+        return ConsentForm(meta=meta)
+    form = OpenBankingConsentForm(meta=meta)
+    form.accounts.choices = [
+        (account.account_id, f"{account.nickname} {account.masked_number}")
+        for account in screen.accounts
+    ]
+    return form
 
 
 def _page_policy(redirect_uri: str) -> str:
@@ -54,6 +72,30 @@ def _page_policy(redirect_uri: str) -> str:
     )
 
 
+def _render(
+    form: ConsentForm,
+    client: Client,
+    authorization: AuthorizationRequest,
+    screen: ConsentScreen | None,
+    *,
+    error: str | None = None,
+) -> ResponseReturnValue:
+    scopes = [(scope, SCOPES.get(scope, scope)) for scope in authorization.scopes]
+    page = make_response(
+        render_template(
+            "consent/consent.html",
+            form=form,
+            client=client,
+            scopes=scopes,
+            screen=screen,
+            error=error,
+        ),
+        400 if error else 200,
+    )
+    page.headers["Content-Security-Policy"] = _page_policy(authorization.redirect_uri)
+    return page
+
+
 @bp.route("/consent", methods=["GET", "POST"])
 def consent() -> ResponseReturnValue:
     svc = services()
@@ -66,15 +108,18 @@ def consent() -> ResponseReturnValue:
     client = svc.clients.get(pending.client_id)
     if not is_usable(client):
         raise InvalidRequestError("The application is no longer registered.")
-    form = _consent_form(pending)
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            raise InvalidRequestError("The form has expired; please start again.")
-        return finish_authorization(svc, client, pending, user_id, approved=bool(form.approve.data))
     authorization = svc.par.get(pending.request_uri, pending.client_id)
-    scopes = [(scope, SCOPES.get(scope, scope)) for scope in authorization.scopes]
-    page = make_response(
-        render_template("consent/consent.html", form=form, client=client, scopes=scopes)
-    )
-    page.headers["Content-Security-Policy"] = _page_policy(authorization.redirect_uri)
-    return page
+    screen = consent_screen(svc, authorization, user_id)
+    form = _consent_form(pending, screen)
+    if request.method == "GET":
+        return _render(form, client, authorization, screen)
+    if not form.validate_on_submit():
+        raise InvalidRequestError("The form has expired; please start again.")
+    approved = bool(form.approve.data)
+    accounts: list[str] = []
+    if screen is not None and approved:
+        try:
+            accounts = chosen_accounts(form.accounts.data or [], screen)
+        except NoAccountChosenError:
+            return _render(form, client, authorization, screen, error=NO_ACCOUNT)
+    return finish_authorization(svc, client, pending, user_id, approved=approved, accounts=accounts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import overload
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -45,3 +46,21 @@ def dpop_nonce_key(settings: Settings, master_key: bytes | None) -> bytes:
     if master_key is None:
         raise SettingsError("invalid setting AUTHSERVER_DPOP_NONCE_SECRET: required here")
     return derive_key(master_key, "dpop-nonce")
+
+
+@overload
+def account_data_key(settings: Settings, master_key: bytes) -> bytes: ...
+@overload
+def account_data_key(settings: Settings, master_key: None) -> bytes | None: ...
+def account_data_key(settings: Settings, master_key: bytes | None) -> bytes | None:
+    """The key sealing account identifiers at rest (DATA-1): ``AUTHSERVER_ACCOUNT_DATA_SECRET``
+    when set (shared with a separate resource server, which never holds the master key),
+    else derived from the master key; None when neither is available (a resource server
+    without the setting, which then serves no account data)."""
+    if settings.account_data_secret is not None:
+        return decode_secret(
+            settings.account_data_secret.get_secret_value(), "AUTHSERVER_ACCOUNT_DATA_SECRET"
+        )
+    if master_key is None:
+        return None
+    return derive_key(master_key, "account-data")

@@ -43,6 +43,8 @@ def _authorization(issuer: str, policy: FapiPolicy) -> Metadata:
         "authorization_signing_alg_values_supported": list(policy.jarm_algs),
         # RFC 9207 §3: iss is in every authorization response (query and JARM alike).
         "authorization_response_iss_parameter_supported": True,
+        # RFC 9396 §10: the types PAR accepts (checks/intent.py asks the same policy).
+        "authorization_details_types_supported": list(policy.authorization_details_types),
     }
 
 
@@ -79,6 +81,8 @@ def _openid(issuer: str, policy: FapiPolicy) -> Metadata:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [policy.id_token_signing_alg],
         "claims_supported": list(ID_TOKEN_CLAIMS),
+        # OIDC Core §5.5: read for UK Open Banking's openbanking_intent_id.
+        "claims_parameter_supported": policy.claims_parameter,
         "acr_values_supported": [ACR_PASSWORD],
     }
 

@@ -24,7 +24,19 @@ from authserver.tokens.verifier import AccessTokenVerifier
 
 INACTIVE: dict[str, Any] = {"active": False}
 # Claims of an access token that an introspection answer repeats as they are.
-_ACCESS_TOKEN_FIELDS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "cnf")
+# RFC 9396 §9.2: an active token's authorization_details are part of the answer.
+_ACCESS_TOKEN_FIELDS = (
+    "scope",
+    "client_id",
+    "sub",
+    "aud",
+    "iss",
+    "exp",
+    "iat",
+    "jti",
+    "cnf",
+    "authorization_details",
+)
 
 
 class IntrospectionServices(Protocol):

@@ -54,7 +54,12 @@ def pushed_authorization_request() -> Response:
     client = svc.client_auth.authenticate(form)
     params = _authorization_params(form, client, svc)
     authorization = validate_authorization_request(
-        params, client, svc.policy, proof_jkt=proof.jkt if proof is not None else None
+        params,
+        client,
+        svc.policy,
+        consents=svc.consents,
+        now=svc.clock.now(),
+        proof_jkt=proof.jkt if proof is not None else None,
     )
     request_uri = svc.par.push(authorization, svc.policy.par_ttl)
     svc.audit.record(
@@ -65,6 +70,7 @@ def pushed_authorization_request() -> Response:
             "scopes": list(authorization.scopes),
             "signed": "request" in form,
             "dpop_bound": authorization.dpop_jkt is not None,
+            "consent_id": authorization.consent_id,
         },
         request_id=request_id(),
     )

@@ -6,6 +6,7 @@ Only the parameters inside a verified request object count; every failure is
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
@@ -27,6 +28,9 @@ log = structlog.get_logger(__name__)
 
 ACCEPTED_TYPES = (None, "oauth-authz-req+jwt", "JWT")
 _JWT_CLAIMS = {"iss", "aud", "exp", "nbf", "iat", "jti", "sub"}
+# OIDC Core §6.1 / RFC 9396 §3: JSON-valued parameters appear as JSON inside a request
+# object; they are passed on as JSON text, exactly like their form-parameter spelling.
+_JSON_PARAMETERS = ("claims", "authorization_details")
 
 
 def _refuse(client: Client, detail: str) -> InvalidRequestObjectError:
@@ -90,4 +94,9 @@ def decode_request_object(
     # Non-string values are dropped below; a dropped dpop_jkt would silently unbind the code.
     if "dpop_jkt" in claims and not isinstance(claims["dpop_jkt"], str):
         raise InvalidRequestError("dpop_jkt must be a base64url SHA-256 JWK thumbprint.")
-    return {k: v for k, v in claims.items() if isinstance(v, str) and k not in _JWT_CLAIMS}
+    params = {k: v for k, v in claims.items() if isinstance(v, str) and k not in _JWT_CLAIMS}
+    # Dropping these would silently unbind the consent; the intent check judges their shape.
+    for name in _JSON_PARAMETERS:
+        if name in claims and not isinstance(claims[name], str):
+            params[name] = json.dumps(claims[name])
+    return params

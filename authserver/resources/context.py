@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from flask import Flask
 from flask import current_app
 
+from authserver.accounts.provider import AccountProvider
+from authserver.audit.service import AuditTrail
 from authserver.checks.consent_gate import ConsentGate
 from authserver.clock import Clock
 from authserver.dpop.proof import DPoPValidator
@@ -35,6 +37,11 @@ class ResourceServices:
     """Read the consent a request is about; mark it revoked through ``revocations``."""
     revocations: RevocationService
     revocation_view: RevocationView
+    audit: AuditTrail
+    """Every read of account data is an audit event (who, which consent, which accounts)."""
+    accounts: AccountProvider | None
+    """The bank's account data; None in a resource server without the account-data key,
+    which then does not serve the accounts endpoints."""
 
 
 def resource_services(app: Flask | None = None) -> ResourceServices:

@@ -17,7 +17,16 @@ from authserver.resources.guard import require_token
 bp = Blueprint("userinfo", __name__)
 
 
+# UK Open Banking: the ConsentId, when the TPP asked for it under claims.userinfo (the
+# authorization server then put it in the access token; this floor cannot read consents).
+INTENT_CLAIM = "openbanking_intent_id"
+
+
 @bp.route("/userinfo", methods=["GET", "POST"])
 @require_token("openid")
 def userinfo() -> Response:
-    return jsonify({"sub": g.token_claims["sub"]})
+    claims = g.token_claims
+    body = {"sub": claims["sub"]}
+    if isinstance(claims.get(INTENT_CLAIM), str):
+        body[INTENT_CLAIM] = claims[INTENT_CLAIM]
+    return jsonify(body)

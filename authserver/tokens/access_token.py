@@ -27,7 +27,20 @@ AMR_PASSWORD = ["pwd"]
 # Single-factor password login; the SCA step will raise it once TOTP/WebAuthn land.
 ACR_PASSWORD = "urn:authserver:acr:password"
 # OIDC Core §2: every claim an ID token of ours can carry (discovery's claims_supported).
-ID_TOKEN_CLAIMS = ("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr")
+# UK Open Banking adds openbanking_intent_id: the ConsentId the user authorised.
+INTENT_CLAIM = "openbanking_intent_id"
+ID_TOKEN_CLAIMS = (
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "amr",
+    "acr",
+    INTENT_CLAIM,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,11 @@ class TokenSubject:
     auth_time: float | None = None
     dpop_jkt: str | None = None
     """RFC 9449 §6: the thumbprint of the proof key the token is bound to (``cnf.jkt``)."""
+    intent_id: str | None = None
+    """``openbanking_intent_id`` for /userinfo (asked under ``claims.userinfo``): the
+    resource servers cannot read consents, so the access token carries it."""
+    authorization_details: tuple[dict[str, Any], ...] = ()
+    """RFC 9396 §7/§9.1: the granted details, in the token response and the JWT."""
 
 
 def left_half_hash(value: str) -> str:
@@ -94,6 +112,11 @@ class AccessTokenIssuer:
         if subject.dpop_jkt is not None:
             # RFC 9449 §6.1: the JWT access token names the key it is bound to.
             claims["cnf"] = {"jkt": subject.dpop_jkt}
+        if subject.intent_id is not None:
+            claims[INTENT_CLAIM] = subject.intent_id
+        if subject.authorization_details:
+            # RFC 9396 §9.1: a JWT access token carries the granted details as a claim.
+            claims["authorization_details"] = list(subject.authorization_details)
         token = self._keys.sign(claims, self._settings.access_token_alg, typ=ACCESS_TOKEN_TYPE)
         self._ledger.record(
             jti=jti,
@@ -105,17 +128,29 @@ class AccessTokenIssuer:
             issued_at=datetime.fromtimestamp(now, UTC),
             expires_at=datetime.fromtimestamp(now + ttl, UTC),
         )
-        return {
+        body: dict[str, Any] = {
             "access_token": token,
             # RFC 9449 §5: a bound token is of type DPoP, an unbound one stays Bearer.
             "token_type": DPOP if subject.dpop_jkt is not None else BEARER,
             "expires_in": ttl,
             "scope": claims["scope"],
         }
+        if subject.authorization_details:
+            # RFC 9396 §7: the token response names the authorization details granted.
+            body["authorization_details"] = list(subject.authorization_details)
+        return body
 
     def issue_id_token(
-        self, client: Client, subject: TokenSubject, *, access_token: str, nonce: str | None
+        self,
+        client: Client,
+        subject: TokenSubject,
+        *,
+        access_token: str,
+        nonce: str | None,
+        intent_id: str | None = None,
     ) -> str:
+        """``intent_id``: the ConsentId, when the TPP asked for ``openbanking_intent_id``
+        under ``claims.id_token``."""
         now = int(self._clock.time())
         claims: dict[str, Any] = {
             "iss": self._issuer,
@@ -131,4 +166,6 @@ class AccessTokenIssuer:
             claims["auth_time"] = int(subject.auth_time)
         if nonce is not None:
             claims["nonce"] = nonce
+        if intent_id is not None:
+            claims[INTENT_CLAIM] = intent_id
         return self._keys.sign(claims, self._id_token_alg)

@@ -38,16 +38,30 @@ class CodeGrant:
     nonce: str | None = None
     dpop_jkt: str | None = None
     code_id: str = ""
+    intent_claims: tuple[str, ...] = ()
+    """Where the TPP asked for ``openbanking_intent_id`` (``id_token``, ``userinfo``);
+    the value is ``consent_id``, the open-banking ConsentId."""
+    authorization_details: tuple[dict[str, Any], ...] = ()
+    """RFC 9396 §7: the granted details (with the selected accounts) when RAR was used."""
 
     def to_json(self) -> bytes:
         data: dict[str, Any] = asdict(self)
         data["scopes"] = list(self.scopes)
+        data["intent_claims"] = list(self.intent_claims)
+        data["authorization_details"] = list(self.authorization_details)
         return json.dumps(data).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> CodeGrant:
         data = json.loads(raw)
-        return cls(**{**data, "scopes": tuple(data["scopes"])})
+        return cls(
+            **{
+                **data,
+                "scopes": tuple(data["scopes"]),
+                "intent_claims": tuple(data.get("intent_claims", ())),
+                "authorization_details": tuple(data.get("authorization_details", ())),
+            }
+        )
 
 
 class CodeReplayedError(InvalidGrantError):

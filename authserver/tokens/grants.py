@@ -129,13 +129,19 @@ def authorization_code(
         code_id=grant.code_id,
         auth_time=grant.auth_time,
         dpop_jkt=_bound_key(proof),
+        intent_id=grant.consent_id if "userinfo" in grant.intent_claims else None,
+        authorization_details=grant.authorization_details,
     )
     body = svc.tokens.issue(client, subject)
     if refresh_token:
         body["refresh_token"] = refresh_token
     if "openid" in grant.scopes:
         body["id_token"] = svc.tokens.issue_id_token(
-            client, subject, access_token=body["access_token"], nonce=grant.nonce
+            client,
+            subject,
+            access_token=body["access_token"],
+            nonce=grant.nonce,
+            intent_id=grant.consent_id if "id_token" in grant.intent_claims else None,
         )
     db.session.commit()
     svc.codes.remember_issued(grant.code_id, family_id)

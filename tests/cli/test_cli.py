@@ -306,6 +306,9 @@ def test_demo_sets_up_a_fresh_database_idempotently(
     assert count_rows(demo_env, "clients") == 1
     assert count_rows(demo_env, "users") == 1
     assert count_rows(demo_env, "signing_keys") == 3
+    # The demo user's current and savings accounts, seeded once (idempotent).
+    assert count_rows(demo_env, "accounts") == 2
+    assert count_rows(demo_env, "account_transactions") > 300
 
 
 def test_demo_says_so_when_the_demo_user_credentials_file_is_gone(

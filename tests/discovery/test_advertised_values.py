@@ -34,6 +34,12 @@ from tests.lifecycle import introspect
 from tests.lifecycle import introspection
 from tests.lifecycle import refresh
 from tests.lifecycle import revoke
+from tests.ob_consents import approved_tokens
+from tests.ob_consents import as_param
+from tests.ob_consents import create_consent
+from tests.ob_consents import intent_claims
+from tests.ob_consents import rar
+from tests.ob_consents import seed_accounts
 from tests.par import Pushed
 from tests.par import jar_times
 from tests.par import jwt_header
@@ -232,7 +238,40 @@ def subject_type(kit: Kit, value: str) -> None:
 
 
 def claim(kit: Kit, value: str) -> None:
+    if value == "openbanking_intent_id":
+        # UK OB: present only when the TPP asked for it, as essential, naming its consent.
+        consent_id, body = ob_code_flow(kit, "claims")
+        keys = server_keys(kit.transport, kit.svc.settings.issuer)
+        claims = jwt.decode(body["id_token"], keys, algorithms=["PS256"]).claims
+        assert claims[value] == consent_id
+        return
     assert value in kit.id_token()[1]
+
+
+def claims_parameter(kit: Kit, value: bool) -> None:
+    if not value:
+        unexercised("claims_parameter_supported", value)
+    claim(kit, "openbanking_intent_id")
+
+
+# -- open banking: the consent a TPP names in PAR -----------------------------------------
+
+
+def ob_code_flow(kit: Kit, form: str) -> tuple[str, dict[str, Any]]:
+    """A TPP creates a consent, names it in PAR in ``form``; the user approves one account."""
+    chosen = seed_accounts(kit.app, kit.request.getfixturevalue("user"))[0]
+    tpp = kit.tpp()
+    consent_id = create_consent(kit.app, kit.svc, tpp.client_id)
+    value = intent_claims(consent_id) if form == "claims" else rar(consent_id)
+    return consent_id, approved_tokens(kit.client, kit.svc, tpp, chosen, **{form: as_param(value)})
+
+
+def authorization_details_type(kit: Kit, value: str) -> None:
+    if value != "account_access":
+        unexercised("authorization_details_types_supported", value)
+    consent_id, body = ob_code_flow(kit, "authorization_details")
+    (granted,) = body["authorization_details"]
+    assert (granted["type"], granted["consent_id"]) == (value, consent_id)
 
 
 def acr_value(kit: Kit, value: str) -> None:
@@ -255,6 +294,7 @@ EXERCISERS: dict[str, Callable[[Kit, Any], None]] = {
     "require_pushed_authorization_requests": require_par,
     "authorization_signing_alg_values_supported": jarm_alg,
     "authorization_response_iss_parameter_supported": iss_parameter,
+    "authorization_details_types_supported": authorization_details_type,
     "grant_types_supported": grant_type,
     "token_endpoint_auth_methods_supported": auth_methods(
         "token_endpoint_auth_methods_supported", token_auth
@@ -279,6 +319,7 @@ EXERCISERS: dict[str, Callable[[Kit, Any], None]] = {
     "id_token_signing_alg_values_supported": id_token_alg,
     "subject_types_supported": subject_type,
     "claims_supported": claim,
+    "claims_parameter_supported": claims_parameter,
     "acr_values_supported": acr_value,
     "scopes_supported": scope,
 }

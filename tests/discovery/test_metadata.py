@@ -54,3 +54,12 @@ def test_jwks_uri_in_metadata_is_served(client: FlaskClient, settings: Settings)
     response = client.get(jwks_uri.removeprefix(settings.issuer))
     assert response.status_code == 200
     assert response.get_json()["keys"]
+
+
+def test_metadata_lists_both_ways_to_name_an_open_banking_consent(
+    client: FlaskClient, settings: Settings
+) -> None:
+    body = client.get(PATHS[1]).get_json()
+    assert body["claims_parameter_supported"] is True
+    assert "openbanking_intent_id" in body["claims_supported"]
+    assert body["authorization_details_types_supported"] == ["account_access"]

@@ -1,0 +1,292 @@
+"""``SqlAccountProvider``: the ``AccountProvider`` over the bank's own tables.
+
+Every query is a parameterised SQLAlchemy statement scoped to one user: an account id
+the user does not hold matches nothing, whatever the caller asks. Account identifiers
+and counterparty identifications are sealed with the account-data envelope (DATA-1),
+each bound to its row by the seal's context (``account:<id>:identifiers``,
+``transaction:<id>:counterparty``), and are opened only here, on the way out.
+
+The provider also writes (``add_account``, ``add_transactions``), so sealing lives in
+this one module; the caller's unit of work commits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
+from sqlalchemy import func
+from sqlalchemy import select
+
+from authserver.accounts.models import AccountBalanceRow
+from authserver.accounts.models import AccountRow
+from authserver.accounts.models import AccountTransactionRow
+from authserver.accounts.provider import CREDIT
+from authserver.accounts.provider import DEBIT
+from authserver.accounts.provider import Account
+from authserver.accounts.provider import AccountIdentifier
+from authserver.accounts.provider import Balance
+from authserver.accounts.provider import Transaction
+from authserver.accounts.provider import TransactionPage
+from authserver.accounts.provider import TransactionQuery
+from authserver.crypto.envelope import Envelope
+from authserver.crypto.envelope import Sealed
+from authserver.db import db
+
+_CENT = Decimal("0.01")
+
+
+def to_minor(amount: Decimal) -> int:
+    """Exact pence; an amount with more than two decimal places is a caller's bug."""
+    quantized = amount.quantize(_CENT)
+    if quantized != amount:
+        raise ValueError("amounts carry at most two decimal places")
+    return int(quantized * 100)
+
+
+def from_minor(minor: int) -> Decimal:
+    return Decimal(minor).scaleb(-2)
+
+
+def identifiers_context(account_id: str) -> str:
+    return f"account:{account_id}:identifiers"
+
+
+def counterparty_context(transaction_id: str) -> str:
+    return f"transaction:{transaction_id}:counterparty"
+
+
+class SqlAccountProvider:
+    """Reads (and, for seeding, writes) accounts; ``cipher`` holds the account-data key."""
+
+    def __init__(self, cipher: Envelope) -> None:
+        self._cipher = cipher
+
+    # -- reading ---------------------------------------------------------------------
+
+    def accounts_of(self, user_id: str) -> list[Account]:
+        rows = db.session.scalars(
+            select(AccountRow)
+            .where(AccountRow.user_id == user_id)
+            .order_by(AccountRow.created_at, AccountRow.account_id)
+        )
+        return [self._account(row) for row in rows]
+
+    def accounts(self, user_id: str, account_ids: Sequence[str]) -> list[Account]:
+        if not account_ids:
+            return []
+        rows = db.session.scalars(
+            select(AccountRow)
+            .where(AccountRow.user_id == user_id, AccountRow.account_id.in_(list(account_ids)))
+            .order_by(AccountRow.created_at, AccountRow.account_id)
+        )
+        return [self._account(row) for row in rows]
+
+    def balances(self, user_id: str, account_ids: Sequence[str]) -> list[Balance]:
+        if not account_ids:
+            return []
+        rows = db.session.scalars(
+            select(AccountBalanceRow)
+            .join(AccountRow, AccountRow.account_id == AccountBalanceRow.account_id)
+            .where(
+                AccountRow.user_id == user_id,
+                AccountBalanceRow.account_id.in_(list(account_ids)),
+            )
+            .order_by(AccountBalanceRow.account_id, AccountBalanceRow.type)
+        )
+        return [
+            Balance(
+                account_id=row.account_id,
+                credit_debit=row.credit_debit,
+                type=row.type,
+                at=row.at,
+                amount=from_minor(row.amount_minor),
+                currency=row.currency,
+            )
+            for row in rows
+        ]
+
+    def transactions(self, user_id: str, query: TransactionQuery) -> TransactionPage:
+        if not query.account_ids or not (query.credits or query.debits) or query.page < 1:
+            return TransactionPage((), total_pages=1)
+        where = self._transaction_filter(user_id, query)
+        total, first, last = db.session.execute(
+            select(
+                func.count(),
+                func.min(AccountTransactionRow.booked_at),
+                func.max(AccountTransactionRow.booked_at),
+            ).where(where)
+        ).one()
+        rows = db.session.scalars(
+            select(AccountTransactionRow)
+            .where(where)
+            # Newest first; the id breaks ties so pages never overlap or skip a row.
+            .order_by(
+                AccountTransactionRow.booked_at.desc(), AccountTransactionRow.transaction_id.desc()
+            )
+            .limit(query.page_size)
+            .offset((query.page - 1) * query.page_size)
+        )
+        return TransactionPage(
+            tuple(self._transaction(row) for row in rows),
+            total_pages=max(1, math.ceil(int(total) / query.page_size)),
+            first_available=first,
+            last_available=last,
+        )
+
+    @staticmethod
+    def _transaction_filter(user_id: str, query: TransactionQuery) -> ColumnElement[bool]:
+        # The user's own accounts among those asked for: scoping is in the statement itself.
+        owned = select(AccountRow.account_id).where(
+            AccountRow.user_id == user_id, AccountRow.account_id.in_(list(query.account_ids))
+        )
+        conditions: list[ColumnElement[bool]] = [AccountTransactionRow.account_id.in_(owned)]
+        if query.booked_from is not None:
+            conditions.append(AccountTransactionRow.booked_at >= query.booked_from)
+        if query.booked_to is not None:
+            conditions.append(AccountTransactionRow.booked_at <= query.booked_to)
+        if not (query.credits and query.debits):
+            conditions.append(
+                AccountTransactionRow.credit_debit == (CREDIT if query.credits else DEBIT)
+            )
+        return and_(*conditions)
+
+    def _account(self, row: AccountRow) -> Account:
+        opened = self._cipher.open(
+            Sealed.from_text(row.identifiers_sealed), identifiers_context(row.account_id)
+        )
+        return Account(
+            account_id=row.account_id,
+            user_id=row.user_id,
+            currency=row.currency,
+            category=row.category,
+            type_code=row.type_code,
+            nickname=row.nickname,
+            opening_date=row.opening_date,
+            identifiers=tuple(_identifier(item) for item in json.loads(opened)),
+        )
+
+    def _transaction(self, row: AccountTransactionRow) -> Transaction:
+        identification = None
+        if row.counterparty_sealed is not None:
+            identification = self._cipher.open(
+                Sealed.from_text(row.counterparty_sealed),
+                counterparty_context(row.transaction_id),
+            ).decode()
+        return Transaction(
+            transaction_id=row.transaction_id,
+            account_id=row.account_id,
+            credit_debit=row.credit_debit,
+            status=row.status,
+            booked_at=row.booked_at,
+            value_at=row.value_at,
+            amount=from_minor(row.amount_minor),
+            currency=row.currency,
+            information=row.information,
+            reference=row.reference,
+            counterparty_name=row.counterparty_name,
+            counterparty_scheme=row.counterparty_scheme,
+            counterparty_identification=identification,
+            merchant_name=row.merchant_name,
+            merchant_category_code=row.merchant_category_code,
+            balance_after=None
+            if row.balance_after_minor is None
+            else from_minor(row.balance_after_minor),
+        )
+
+    # -- writing (seeding, imports) ------------------------------------------------------
+
+    def has_accounts(self, user_id: str) -> bool:
+        found = db.session.scalar(
+            select(AccountRow.account_id).where(AccountRow.user_id == user_id).limit(1)
+        )
+        return found is not None
+
+    def add_account(self, account: Account, balances: Iterable[Balance], now: datetime) -> None:
+        """Stage ``account`` (identifiers sealed) and its balances; the caller commits."""
+        plain = json.dumps([_identifier_json(item) for item in account.identifiers])
+        db.session.add(
+            AccountRow(
+                account_id=account.account_id,
+                user_id=account.user_id,
+                currency=account.currency,
+                category=account.category,
+                type_code=account.type_code,
+                nickname=account.nickname,
+                opening_date=account.opening_date,
+                identifiers_sealed=self._cipher.seal(
+                    plain.encode(), identifiers_context(account.account_id)
+                ).to_text(),
+                masked=account.masked_number,
+                created_at=now,
+            )
+        )
+        # The account row first: the balances' foreign key points at it.
+        db.session.flush()
+        for balance in balances:
+            db.session.add(
+                AccountBalanceRow(
+                    account_id=balance.account_id,
+                    credit_debit=balance.credit_debit,
+                    type=balance.type,
+                    at=balance.at,
+                    amount_minor=to_minor(balance.amount),
+                    currency=balance.currency,
+                )
+            )
+
+    def add_transactions(self, transactions: Iterable[Transaction]) -> None:
+        """Stage ``transactions`` (counterparty identifications sealed); the caller commits."""
+        db.session.add_all(
+            AccountTransactionRow(
+                transaction_id=item.transaction_id,
+                account_id=item.account_id,
+                credit_debit=item.credit_debit,
+                status=item.status,
+                booked_at=item.booked_at,
+                value_at=item.value_at,
+                amount_minor=to_minor(item.amount),
+                currency=item.currency,
+                information=item.information,
+                reference=item.reference,
+                counterparty_name=item.counterparty_name,
+                counterparty_scheme=item.counterparty_scheme,
+                counterparty_sealed=None
+                if item.counterparty_identification is None
+                else self._cipher.seal(
+                    item.counterparty_identification.encode(),
+                    counterparty_context(item.transaction_id),
+                ).to_text(),
+                merchant_name=item.merchant_name,
+                merchant_category_code=item.merchant_category_code,
+                balance_after_minor=None
+                if item.balance_after is None
+                else to_minor(item.balance_after),
+            )
+            for item in transactions
+        )
+
+
+def _identifier_json(item: AccountIdentifier) -> dict[str, Any]:
+    return {
+        "SchemeName": item.scheme_name,
+        "Identification": item.identification,
+        "Name": item.name,
+        "SecondaryIdentification": item.secondary_identification,
+    }
+
+
+def _identifier(data: dict[str, Any]) -> AccountIdentifier:
+    return AccountIdentifier(
+        scheme_name=str(data["SchemeName"]),
+        identification=str(data["Identification"]),
+        name=data.get("Name"),
+        secondary_identification=data.get("SecondaryIdentification"),
+    )
