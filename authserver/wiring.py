@@ -16,6 +16,7 @@ from authserver.fapi import FapiPolicy
 from authserver.openbanking.envelope import setup_open_banking
 from authserver.openbanking.openapi import bp as openapi_bp
 from authserver.resources.account_access_consents import bp as account_access_consents_bp
+from authserver.resources.accounts.views import bp as accounts_bp
 from authserver.resources.admin_revocations import bp as admin_revocations_bp
 from authserver.resources.consents import bp as consents_bp
 from authserver.resources.context import EXTENSION_KEY as RESOURCES_KEY
@@ -99,3 +100,8 @@ def register_resource_blueprints(app: Flask) -> None:
         openapi_bp,
     ):
         app.register_blueprint(blueprint)
+    # Account data only where the account-data key is: a resource server without
+    # AUTHSERVER_ACCOUNT_DATA_SECRET has no provider and answers these paths with 404.
+    resources: ResourceServices = app.extensions[RESOURCES_KEY]
+    if resources.accounts is not None:
+        app.register_blueprint(accounts_bp)

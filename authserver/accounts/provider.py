@@ -59,7 +59,8 @@ class Balance:
     credit_debit: str
     """``Credit`` or ``Debit`` (OBCreditDebitCode_2)."""
     type: str
-    """OBBalanceType1Code, e.g. ``InterimBooked``, ``InterimAvailable``."""
+    """OBBalanceType1Code (v4.0, ISO codes), e.g. ``ITBD`` interim booked, ``ITAV`` interim
+    available."""
     at: datetime
     amount: Decimal
     """Always non-negative: the sign is ``credit_debit``."""

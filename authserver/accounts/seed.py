@@ -277,5 +277,5 @@ def _balances(account: Account, booked: Decimal, now: datetime) -> list[Balance]
     direction = CREDIT if booked >= 0 else DEBIT
     return [
         Balance(account.account_id, direction, kind, now, abs(booked), "GBP")
-        for kind in ("InterimBooked", "InterimAvailable")
+        for kind in ("ITBD", "ITAV")
     ]

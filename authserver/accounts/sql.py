@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import Row
 from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import select
@@ -124,8 +125,10 @@ class SqlAccountProvider:
                 func.max(AccountTransactionRow.booked_at),
             ).where(where)
         ).one()
-        rows = db.session.scalars(
-            select(AccountTransactionRow)
+        # Plain rows, not ORM objects: a page is read once and never changed, and building
+        # a hundred tracked instances per request was a third of the endpoint's time.
+        rows = db.session.execute(
+            select(AccountTransactionRow.__table__)
             .where(where)
             # Newest first; the id breaks ties so pages never overlap or skip a row.
             .order_by(
@@ -173,7 +176,7 @@ class SqlAccountProvider:
             identifiers=tuple(_identifier(item) for item in json.loads(opened)),
         )
 
-    def _transaction(self, row: AccountTransactionRow) -> Transaction:
+    def _transaction(self, row: Row[Any]) -> Transaction:
         identification = None
         if row.counterparty_sealed is not None:
             identification = self._cipher.open(

@@ -46,7 +46,7 @@ def make_account(
         ),
     )
     provider.add_account(
-        account, [Balance(account_id, CREDIT, "InterimBooked", now, Decimal(balance), "GBP")], now
+        account, [Balance(account_id, CREDIT, "ITBD", now, Decimal(balance), "GBP")], now
     )
     return account
 

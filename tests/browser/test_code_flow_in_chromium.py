@@ -297,6 +297,7 @@ class DPoPClient:
         *,
         form: dict[str, str] | None = None,
         access_token: str | None = None,
+        json_body: Any = None,
     ) -> HttpResponse:
         url = self.tpp.url(path)
         for attempt in range(2):
@@ -309,7 +310,9 @@ class DPoPClient:
                 headers["Authorization"] = f"DPoP {access_token}"
             # A client assertion is single use, so a retry signs a new one.
             body = {**form, **self.tpp.auth_form()} if form is not None else None
-            response = self.http.request(method, url, form=body, headers=headers)
+            response = self.http.request(
+                method, url, form=body, headers=headers, json_body=json_body
+            )
             # RFC 9449 §8.2: every answer to a request with a proof names the next nonce.
             fresh = header(response, "DPoP-Nonce")
             assert fresh, f"{method} {path} {response.status} came without a DPoP-Nonce"
