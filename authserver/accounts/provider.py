@@ -100,6 +100,8 @@ class TransactionQuery:
     debits: bool
     page: int = 1
     page_size: int = 100
+    counterparty_details: bool = True
+    """False when the consent is Basic: the counterparty's account is then never opened."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ class AccountProvider(Protocol):
 
     def accounts(self, user_id: str, account_ids: Sequence[str]) -> list[Account]:
         """Those of ``account_ids`` the user holds, in a stable order."""
+
+    def holds(self, user_id: str, account_ids: Sequence[str]) -> frozenset[str]:
+        """Which of ``account_ids`` the user holds (no account data is opened)."""
 
     def balances(self, user_id: str, account_ids: Sequence[str]) -> list[Balance]:
         """The current balances of those of ``account_ids`` the user holds."""

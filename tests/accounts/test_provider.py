@@ -154,6 +154,33 @@ def test_paging_is_stable_and_counts_pages(
     assert len(seen) == 25
     assert seen == sorted({t.transaction_id for t in made}, reverse=True)
     assert page(4) == []
+    full = provider.transactions(user, TransactionQuery(["acc-a"], None, None, True, True))
+    assert (full.first_available, full.last_available) == (made[0].booked_at, made[0].booked_at)
+
+
+def test_holds_names_only_the_users_accounts(
+    provider: SqlAccountProvider, user: str, bob: str, clock: FrozenClock
+) -> None:
+    make_account(provider, user, "acc-a", NUMBER, clock.now())
+    make_account(provider, bob, "acc-b", "40999999990000", clock.now())
+    db.session.commit()
+    assert provider.holds(user, ["acc-a", "acc-b", "acc-x"]) == {"acc-a"}
+    assert provider.holds(bob, []) == frozenset()
+
+
+def test_a_basic_query_never_opens_the_counterparty_account(
+    provider: SqlAccountProvider, user: str, clock: FrozenClock
+) -> None:
+    make_account(provider, user, "acc-a", NUMBER, clock.now())
+    store(provider, make_transactions("acc-a", clock.now() - timedelta(days=3), 2))
+    basic = TransactionQuery(["acc-a"], None, None, True, True, counterparty_details=False)
+    detail = TransactionQuery(["acc-a"], None, None, True, True)
+    assert {
+        t.counterparty_identification for t in provider.transactions(user, basic).transactions
+    } == {None}
+    assert {
+        t.counterparty_identification for t in provider.transactions(user, detail).transactions
+    } == {"40998877665544"}
 
 
 def test_seeding_is_deterministic_and_idempotent(

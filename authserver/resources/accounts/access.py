@@ -127,7 +127,7 @@ def account_access(need: Need, account_id: str | None = None) -> AccountAccess:
     selected = tuple(consent.selected_accounts)
     if account_id is not None:
         # Selected on the consent page and (still) the user's: anything else is refused.
-        if account_id not in selected or not provider.accounts(consent.user_id, [account_id]):
+        if account_id not in selected or not provider.holds(consent.user_id, [account_id]):
             raise _refuse(REFUSED_ACCOUNT, "No such account under this consent.", "AccountId")
         selected = (account_id,)
     return AccountAccess(

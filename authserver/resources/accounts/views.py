@@ -146,6 +146,7 @@ def _transactions(account_id: str | None) -> Response:
             debits=access.scope.debits,
             page=page,
             page_size=PAGE_SIZE,
+            counterparty_details=access.scope.transaction_details,
         ),
     )
     record_read(access, list(access.account_ids))
