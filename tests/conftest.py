@@ -34,6 +34,7 @@ from authserver import migrate
 from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.context import services
+from authserver.keys import service as key_service
 from authserver.sca import passwords
 from authserver.settings import Settings
 from authserver.settings import load_settings
@@ -80,6 +81,40 @@ def cheap_argon2() -> Iterator[None]:
         cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         patch.setattr(passwords, "_hasher", cheap, raising=True)
         yield
+
+
+_SIGNING_KEY_POOL: dict[tuple[str, int, int], Any] = {}
+_SIGNING_KEYS_HANDED: dict[tuple[str, int], int] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reused_signing_keys() -> Iterator[None]:
+    """Real signing keys, generated once per worker: every test app makes an RS256, a
+    PS256 and an ES256 key at start, and two RSA-2048 generations cost about a quarter of
+    a second (a third of the suite's CPU). Tests have their own databases, so the same
+    key material in two tests never meets; within one test each further key of an
+    algorithm (a rotation) is a new key, so kids stay unique. Subprocesses (CLI, servers)
+    still generate their own. Raises if the generator moves."""
+    original = key_service._generate
+
+    def generate(alg: str, rsa_bits: int) -> Any:
+        slot = (alg, rsa_bits)
+        index = _SIGNING_KEYS_HANDED.get(slot, 0)
+        _SIGNING_KEYS_HANDED[slot] = index + 1
+        key = (alg, rsa_bits, index)
+        if key not in _SIGNING_KEY_POOL:
+            _SIGNING_KEY_POOL[key] = original(alg, rsa_bits)
+        return _SIGNING_KEY_POOL[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(key_service, "_generate", generate, raising=True)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_signing_key_counts() -> None:
+    """Each test starts handing out the pool from its first key again."""
+    _SIGNING_KEYS_HANDED.clear()
 
 
 @pytest.fixture(scope="session")
