@@ -226,6 +226,11 @@ def test_a_named_debtor_account_that_is_not_the_users_cannot_be_approved(
     assert refused.status_code == 400
     assert NOT_YOURS in refused.get_data(as_text=True)
     assert consent_state(app, consent_id) == ("AWAU", [], ["AWAU"])
+    # Deny still works: the TPP learns the user refused.
+    denied = submit_consent(client, services_, shown, approve=False)
+    assert denied.status_code == 303, denied.get_data(as_text=True)
+    assert query_params(denied.headers["Location"])["error"] == "access_denied"
+    assert consent_state(app, consent_id) == ("RJCT", [], ["AWAU", "RJCT"])
 
 
 @pytest.mark.parametrize("response_mode", ["query", "jwt"])
