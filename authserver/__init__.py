@@ -71,6 +71,7 @@ def setup_blueprints(app: Flask, found: Services) -> None:
     from authserver.discovery.views import bp as discovery_bp
     from authserver.introspection.endpoint import bp as introspection_bp
     from authserver.par.endpoint import bp as par_bp
+    from authserver.pisp.views import bp as pisp_bp
     from authserver.sca.home import bp as home_bp
     from authserver.sca.views import bp as sca_bp
     from authserver.tokens.endpoint import bp as tokens_bp
@@ -89,6 +90,8 @@ def setup_blueprints(app: Flask, found: Services) -> None:
         revocation_bp,
         introspection_bp,
         dashboard_bp,
+        # Payments sign their answers with our private key: this app only, never authserver.rs.
+        pisp_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -22,8 +22,9 @@ PKCE_METHODS = ("S256",)
 CLIENT_AUTH_METHODS = ("private_key_jwt",)
 # FAPI 2.0 SP 5.3.2.1-2: never the password or implicit grants.
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
-# RFC 9396 §2: the authorization_details types PAR accepts (an open-banking consent).
-AUTHORIZATION_DETAILS_TYPES = ("account_access",)
+# RFC 9396 §2: the authorization_details types PAR accepts (an open-banking consent:
+# account access or a domestic payment).
+AUTHORIZATION_DETAILS_TYPES = ("account_access", "payment_initiation")
 
 
 @dataclass(frozen=True)

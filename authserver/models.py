@@ -8,6 +8,7 @@ from authserver.clients.models import Client
 from authserver.consent.models import Consent
 from authserver.db import Base
 from authserver.keys.models import SigningKey
+from authserver.payments.models import DomesticPaymentRow
 from authserver.revocation.models import RevocationWatermark
 from authserver.sca.models import User
 from authserver.tokens.models import IssuedAccessToken
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "Client",
     "Consent",
+    "DomesticPaymentRow",
     "IssuedAccessToken",
     "RefreshToken",
     "RevocationWatermark",

@@ -20,6 +20,7 @@ from authserver.experience import Experience
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
+from authserver.payments.sql import SqlPaymentProvider
 from authserver.resources.context import ResourceServices
 from authserver.revocation.publisher import RevocationPublisher
 from authserver.sca.service import UserService
@@ -64,7 +65,8 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
     consents = ConsentService(clock, audit)
     # Account identifiers are sealed under their own key, never the master key itself, so
     # a separate resource server can open them with AUTHSERVER_ACCOUNT_DATA_SECRET alone.
-    accounts = SqlAccountProvider(Envelope(account_data_key(settings, master_key)))
+    account_data = Envelope(account_data_key(settings, master_key))
+    accounts = SqlAccountProvider(account_data)
     users = UserService(envelope, clock, audit)
     revocations = RevocationService(
         clock=clock,
@@ -131,6 +133,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         revocation_view=revocation_view,
         audit=audit,
         accounts=accounts,
+        payments=SqlPaymentProvider(account_data),
     )
     return AppServices(
         found, Experience(consents=consents, users=users, accounts=accounts), resources

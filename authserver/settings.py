@@ -111,6 +111,17 @@ class OAuthSettings(BaseModel):
     """How long a fetched client JWKS is reused before it is fetched again."""
 
 
+class PaymentSettings(BaseModel):
+    """UK OB v4.0 payment initiation: message signing (``x-jws-signature``)."""
+
+    trust_anchor: str = Field(default="openbanking.org.uk", min_length=1)
+    """The ``http://openbanking.org.uk/tan`` a TPP's request signature must carry, and ours."""
+    signature_max_age: float = Field(default=300.0, gt=0)
+    """Seconds a request signature's ``http://openbanking.org.uk/iat`` may lie in the past."""
+    response_signing_alg: Literal["PS256", "ES256"] = "PS256"
+    """Algorithm of our response ``x-jws-signature`` (the active key of it, from /jwks)."""
+
+
 class Settings(BaseSettings):
     """Every knob of the server; one attribute per ``AUTHSERVER_<NAME>`` variable."""
 
@@ -154,6 +165,7 @@ class Settings(BaseSettings):
     keys: KeySettings = KeySettings()
     tokens: TokenSettings = TokenSettings()
     oauth: OAuthSettings = OAuthSettings()
+    payments: PaymentSettings = PaymentSettings()
 
     @field_validator("issuer")
     @classmethod

@@ -22,6 +22,7 @@ from authserver.context import Services
 from authserver.context import services
 from authserver.db import db
 from authserver.experience import experience
+from authserver.openbanking.payment_initiation import parse_domestic_payment_consent
 from tests.accounts.data import make_account
 from tests.par import Pushed
 from tests.par import authorize_path
@@ -74,15 +75,77 @@ def create_consent(
     return view.consent_id
 
 
+PAYEE_SORT_CODE_NUMBER = "08080021325698"
+PAYEE_IBAN = "GB29NWBK60161331926819"
+
+
+def initiation(
+    amount: str = "1250.00",
+    currency: str = "GBP",
+    *,
+    debtor: dict[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A v4.0 domestic ``Initiation`` paying "ACME Ltd" ``amount`` with a reference."""
+    value: dict[str, Any] = {
+        "InstructionIdentification": "ACME412",
+        "EndToEndIdentification": "FRESCO.21302.GFX.20",
+        "LocalInstrument": "UK.OBIE.FPS",
+        "InstructedAmount": {"Amount": amount, "Currency": currency},
+        "CreditorAccount": {
+            "SchemeName": "UK.OBIE.SortCodeAccountNumber",
+            "Identification": PAYEE_SORT_CODE_NUMBER,
+            "Name": "ACME Ltd",
+        },
+        "RemittanceInformation": {
+            "Structured": [{"CreditorReferenceInformation": {"Reference": "INV-2041"}}],
+        },
+        **extra,
+    }
+    if debtor is not None:
+        value["DebtorAccount"] = debtor
+    return value
+
+
+def create_payment_consent(
+    app: Flask,
+    svc: Services,
+    client_id: str,
+    *,
+    payment: dict[str, Any] | None = None,
+    expires_at: datetime | None = None,
+) -> str:
+    """A new domestic-payment consent in AWAU held by ``client_id``, its ``details`` the
+    standard's ``Initiation`` (checked by the consent API's parser) and ``Risk``; its
+    ConsentId."""
+    body = {"Data": {"Initiation": payment or initiation()}, "Risk": {}}
+    checked = parse_domestic_payment_consent(json.dumps(body)).initiation.canonical()
+    with app.app_context():
+        view = svc.consents.create(
+            client_id=client_id,
+            kind="domestic_payment",
+            scopes=["payments:write"],
+            details={"Initiation": checked, "Risk": {}},
+            expires_at=expires_at,
+            request_id="t",
+        )
+    return view.consent_id
+
+
 def intent_claims(consent_id: str, *targets: str, essential: bool = True) -> dict[str, Any]:
     """OIDC Core §5.5 claims asking for UK OB's openbanking_intent_id (default: id_token)."""
     request = {"value": consent_id, "essential": essential}
     return {target: {"openbanking_intent_id": request} for target in targets or ("id_token",)}
 
 
-def rar(consent_id: str) -> list[dict[str, str]]:
-    """RFC 9396 authorization_details naming the consent."""
-    return [{"type": "account_access", "consent_id": consent_id}]
+def rar(consent_id: str, kind: str = "account_access") -> list[dict[str, str]]:
+    """RFC 9396 authorization_details naming the consent (``kind``: the RAR type)."""
+    return [{"type": kind, "consent_id": consent_id}]
+
+
+def payment_rar(consent_id: str) -> list[dict[str, str]]:
+    """RFC 9396 authorization_details naming a payment consent."""
+    return rar(consent_id, "payment_initiation")
 
 
 def as_param(value: Any) -> str:
@@ -110,14 +173,18 @@ def submit_consent(
     *,
     approve: bool = True,
     accounts: Sequence[str] = (),
+    debtor: str | None = None,
 ) -> TestResponse:
-    """Press Approve or Deny on the page ``shown``, with ``accounts`` ticked."""
+    """Press Approve or Deny on the page ``shown``, with ``accounts`` ticked (account
+    access) or ``debtor`` picked as the account to pay from (payment)."""
     form: dict[str, Any] = {
         "csrf_token": csrf_token(shown.get_data(as_text=True)),
         **({"approve": "Approve"} if approve else {"deny": "Deny"}),
     }
     if accounts:
         form["accounts"] = list(accounts)
+    if debtor is not None:
+        form["debtor_account"] = debtor
     return post_form(client, svc, "/consent", form)
 
 
@@ -158,15 +225,28 @@ def seed_accounts(app: Flask, user_id: str) -> list[Account]:
 
 
 def approved_tokens(
+    client: FlaskClient, svc: Services, tpp: Tpp, chosen: Account, **naming: str
+) -> dict[str, Any]:
+    """PAR naming the consent, approve with ``chosen`` ticked, redeem the code."""
+    return _approved(client, svc, tpp, {"accounts": [chosen.account_id]}, naming)
+
+
+def approved_payment_tokens(
+    client: FlaskClient, svc: Services, tpp: Tpp, debtor: Account, **naming: str
+) -> dict[str, Any]:
+    """PAR naming a payment consent, approve paying from ``debtor``, redeem the code."""
+    return _approved(client, svc, tpp, {"debtor": debtor.account_id}, naming)
+
+
+def _approved(
     client: FlaskClient,
     svc: Services,
     tpp: Tpp,
-    chosen: Account,
-    **naming: str,
+    picked: dict[str, Any],
+    naming: dict[str, str],
 ) -> dict[str, Any]:
-    """PAR naming the consent, approve with ``chosen`` ticked, redeem the code."""
     pushed, shown = open_consent_page(client, svc, tpp, **naming)
-    decided = submit_consent(client, svc, shown, accounts=[chosen.account_id])
+    decided = submit_consent(client, svc, shown, **picked)
     assert decided.status_code == 303, decided.get_data(as_text=True)
     code = query_params(decided.headers["Location"])["code"]
     form = {

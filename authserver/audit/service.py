@@ -86,11 +86,14 @@ class AuditTrail:
         outcome: str = "success",
         changes: dict[str, Any] | None = None,
         request_id: str = "-",
+        commit: bool = True,
     ) -> AuditEvent:
         """Append one event and commit it with the caller's pending unit of work.
 
         The action and its audit row land together or not at all. PII and secrets in
-        ``changes`` are masked before they are stored.
+        ``changes`` are masked before they are stored. ``commit=False`` stages the row for
+        a caller that records several events of one unit of work (a payment and the
+        consent it consumes) and commits through the last of them.
         """
         with _local_lock:
             if db.engine.dialect.name == "postgresql":
@@ -112,7 +115,10 @@ class AuditTrail:
             )
             row.hash = compute_hash(row, prev_hash)
             db.session.add(row)
-            db.session.commit()
+            if commit:
+                db.session.commit()
+            else:
+                db.session.flush()  # the next event of this unit of work reads it as last
             return row
 
     def iter_events(self, since: datetime | None = None) -> Generator[AuditEvent, None, None]:

@@ -47,6 +47,8 @@ class AuthorizationRequest:
     """How it was named: ``claims`` (UK OB) or ``authorization_details`` (RFC 9396)."""
     intent_claims: tuple[str, ...] = ()
     """Where ``openbanking_intent_id`` was requested: ``id_token`` and/or ``userinfo``."""
+    details_type: str | None = None
+    """The RFC 9396 type that named the consent (``account_access``, ``payment_initiation``)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -176,4 +178,5 @@ def validate_authorization_request(
         consent_id=intent.consent_id if intent else None,
         intent_form=intent.form if intent else None,
         intent_claims=intent.claim_targets if intent else (),
+        details_type=intent.details_type if intent else None,
     )

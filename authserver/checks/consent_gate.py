@@ -10,12 +10,16 @@ Protocol and the app factories wire it in, so these floors never import
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from typing import Any
 from typing import Protocol
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,11 @@ class ConsentView:
     def permissions(self) -> tuple[str, ...]:
         value = self.details.get("Permissions", ())
         return tuple(value) if isinstance(value, list | tuple) else ()
+
+
+class ConsentNotAuthorisedError(Exception):
+    """The consent was not AUTH when it was to be consumed (another use took it first, or
+    it never was): nothing was changed or committed."""
 
 
 class ConsentGate(Protocol):
@@ -78,3 +87,18 @@ class ConsentGate(Protocol):
         """The TPP withdraws a consent the user has not authorised yet: AWAU → RJCT (the
         v4.0 lifecycle has no AWAU → CANC), committed with its audit event; any other
         status is left as it is. False when there is no such consent."""
+
+    def consume(
+        self,
+        consent_id: str,
+        *,
+        actor: str,
+        reason: str,
+        request_id: str,
+        then: Callable[[], T],
+    ) -> T:
+        """Use a payment consent up (AUTH → COND, a compare-and-set) and run ``then`` in
+        the same unit of work, committed together with the audit event: two racing uses
+        cannot both pass. ``then`` stages its writes without committing; its result is
+        returned. ``ConsentNotAuthorisedError`` (nothing committed) when the consent was not
+        AUTH or another use moved it first."""

@@ -6,12 +6,19 @@ Two ways to name it, both accepted by PAR (plain or inside a request object):
   ``openbanking_intent_id`` with ``value`` = the ConsentId, under ``id_token`` and/or
   ``userinfo``; its errors are ``invalid_request``;
 - the FAPI 2.0 form: RFC 9396 ``authorization_details``
-  ``[{"type": "account_access", "consent_id": "…"}]``; its errors are
-  ``invalid_authorization_details`` (RFC 9396 §5).
+  ``[{"type": "account_access" | "payment_initiation", "consent_id": "…"}]``; its errors are
+  ``invalid_authorization_details`` (RFC 9396 §5). The type must be the one of the
+  consent's kind (``DETAILS_TYPES``).
 
-Either way the consent must exist, be held by the client, await authorisation (AWAU) and
-not be past its expiry: ``check_consent`` is that one rule, asked at PAR and again by the
-consent page (the consent may have moved while the user was logging in).
+Either way the consent must be an account-access or domestic-payment consent, exist, be
+held by the client, await authorisation (AWAU) and not be past its expiry: ``check_consent``
+is that one rule, asked at PAR and again by the consent page (the consent may have moved
+while the user was logging in).
+
+The requested ``scope`` is not compared with the consent's kind, for either kind: the
+consent bounds what the token may do, and each resource server requires its own scope
+(``accounts:read``, ``payments:write``) on the token, so a request without it yields a
+token that the API refuses, never more access.
 """
 
 from __future__ import annotations
@@ -39,11 +46,14 @@ CLAIM_TARGETS = ("id_token", "userinfo")
 MAX_CONSENT_ID_LENGTH = 128
 AWAITING_AUTHORISATION = "AWAU"
 _RAR_FIELDS = frozenset({"type", "consent_id"})
+# The RFC 9396 type that names a consent of each kind (v4.0 AISP / PISP).
+DETAILS_TYPES = {"account_access": "account_access", "domestic_payment": "payment_initiation"}
 
 UNKNOWN_CONSENT = "The consent is unknown."
 FOREIGN_CONSENT = "The consent belongs to another client."
 NOT_AWAITING = "The consent is not awaiting authorisation."
 EXPIRED_CONSENT = "The consent has expired."
+WRONG_DETAILS_TYPE = "The authorization_details type does not match the consent."
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class Intent:
     """``authorization_details`` when RAR was used (with or without claims), else ``claims``."""
     claim_targets: tuple[str, ...] = ()
     """Where ``openbanking_intent_id`` was asked for: ``id_token`` and/or ``userinfo``."""
+    details_type: str | None = None
+    """The RFC 9396 ``type`` named (RAR form only)."""
 
 
 def _json(value: str, error: AuthServerError) -> Any:
@@ -93,8 +105,8 @@ def _claims_intent(raw: str) -> tuple[str, tuple[str, ...]] | None:
     return next(iter(found.values())), tuple(found)
 
 
-def _rar_intent(raw: str, policy: FapiPolicy) -> str:
-    """The ConsentId of an RFC 9396 authorization_details array (exactly one entry)."""
+def _rar_intent(raw: str, policy: FapiPolicy) -> tuple[str, str]:
+    """(ConsentId, type) of an RFC 9396 authorization_details array (exactly one entry)."""
     details = _json(raw, InvalidAuthorizationDetailsError())
     # RFC 9396 §2: a JSON array of objects, each with a type.
     if not isinstance(details, list) or not details:
@@ -111,7 +123,7 @@ def _rar_intent(raw: str, policy: FapiPolicy) -> str:
     consent_id = entry.get("consent_id")
     if not is_identifier(consent_id, max_length=MAX_CONSENT_ID_LENGTH):
         raise InvalidAuthorizationDetailsError("consent_id is missing or invalid.")
-    return str(consent_id)
+    return str(consent_id), str(entry["type"])
 
 
 def read_intent(params: Mapping[str, str], policy: FapiPolicy) -> Intent | None:
@@ -121,9 +133,9 @@ def read_intent(params: Mapping[str, str], policy: FapiPolicy) -> Intent | None:
     from_rar = _rar_intent(params[RAR_FORM], policy) if RAR_FORM in params else None
     if from_rar is not None:
         targets = from_claims[1] if from_claims else ()
-        if from_claims is not None and from_claims[0] != from_rar:
+        if from_claims is not None and from_claims[0] != from_rar[0]:
             raise InvalidRequestError("claims and authorization_details name different consents.")
-        return Intent(from_rar, RAR_FORM, targets)
+        return Intent(from_rar[0], RAR_FORM, targets, from_rar[1])
     if from_claims is not None:
         return Intent(from_claims[0], CLAIMS_FORM, from_claims[1])
     return None
@@ -131,7 +143,7 @@ def read_intent(params: Mapping[str, str], policy: FapiPolicy) -> Intent | None:
 
 def consent_problem(view: ConsentView | None, client_id: str, now: datetime) -> str | None:
     """Why the consent cannot be authorised by this client now; None when it can."""
-    if view is None or view.kind != "account_access":
+    if view is None or view.kind not in DETAILS_TYPES:
         return UNKNOWN_CONSENT
     if view.client_id != client_id:
         return FOREIGN_CONSENT
@@ -144,7 +156,11 @@ def consent_problem(view: ConsentView | None, client_id: str, now: datetime) -> 
 
 def check_consent(intent: Intent, client_id: str, consents: ConsentGate, now: datetime) -> None:
     """Raise the form's error with a fixed description when the consent cannot be authorised."""
-    problem = consent_problem(consents.view(intent.consent_id), client_id, now)
+    view = consents.view(intent.consent_id)
+    problem = consent_problem(view, client_id, now)
+    if problem is None and view is not None and intent.form == RAR_FORM:
+        # RFC 9396 §5: a type the AS knows but that does not fit the consent named.
+        problem = None if DETAILS_TYPES[view.kind] == intent.details_type else WRONG_DETAILS_TYPE
     if problem is None:
         return
     if intent.form == RAR_FORM:

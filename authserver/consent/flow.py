@@ -2,9 +2,11 @@
 consent, issue the code (or access_denied) and answer the client in its response mode.
 
 A request naming an open-banking consent (``consent_id``, see ``checks/intent.py``) shows
-that consent: its permissions in words, its expiry and the user's accounts to choose from;
-Approve authorises exactly that consent for the chosen accounts (AWAU → AUTH), Deny
-rejects it (AWAU → RJCT). Other requests record a scope-only consent, as before.
+that consent: for account access its permissions in words, its expiry and the user's
+accounts to choose from; for a domestic payment the amount, the payee and the account to
+pay from (``consent/payment.py``). Approve authorises exactly that consent for the chosen
+accounts (AWAU → AUTH), Deny rejects it (AWAU → RJCT). Other requests record a scope-only
+consent, as before.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from werkzeug.wrappers import Response
 
 from authserver.accounts.provider import Account
 from authserver.checks.authorization_request import AuthorizationRequest
+from authserver.checks.intent import DETAILS_TYPES
 from authserver.checks.intent import RAR_FORM
 from authserver.checks.intent import consent_problem
 from authserver.clients.models import Client
 from authserver.consent.lifecycle import IllegalTransition
+from authserver.consent.payment import PAYMENT_KIND
+from authserver.consent.payment import PaymentScreen
+from authserver.consent.payment import payment_screen
 from authserver.context import Services
 from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
@@ -65,7 +71,7 @@ def _day(value: datetime) -> str:
 
 def consent_screen(
     svc: Services, authorization: AuthorizationRequest, user_id: str
-) -> ConsentScreen | None:
+) -> ConsentScreen | PaymentScreen | None:
     """The named consent as the page shows it; None for a request without one. The consent
     is asked again (it may have been decided or expired while the user signed in)."""
     if authorization.consent_id is None:
@@ -74,6 +80,9 @@ def consent_screen(
     problem = consent_problem(view, authorization.client_id, svc.clock.now())
     if problem is not None or view is None:
         raise InvalidRequestError(problem)
+    accounts = tuple(experience().accounts.accounts_of(user_id))
+    if view.kind == PAYMENT_KIND:
+        return payment_screen(view, accounts)
     groups = describe(
         view.permissions,
         _moment(view.details.get("TransactionFromDateTime")),
@@ -84,7 +93,6 @@ def consent_screen(
         if view.expires_at is not None
         else "This access has no end date."
     )
-    accounts = tuple(experience().accounts.accounts_of(user_id))
     return ConsentScreen(view.consent_id, groups, ends, accounts)
 
 
@@ -136,9 +144,18 @@ def _record(
 def _granted_details(
     authorization: AuthorizationRequest, accounts: Sequence[str]
 ) -> tuple[dict[str, Any], ...]:
-    """RFC 9396 §7: what was granted, when the request used authorization_details."""
+    """RFC 9396 §7: what was granted, when the request used authorization_details: the
+    accounts shared, or for a payment the one account it is paid from."""
     if authorization.intent_form != RAR_FORM:
         return ()
+    if authorization.details_type == DETAILS_TYPES[PAYMENT_KIND]:
+        return (
+            {
+                "type": authorization.details_type,
+                "consent_id": authorization.consent_id,
+                "debtor_account": accounts[0],
+            },
+        )
     return (
         {
             "type": "account_access",

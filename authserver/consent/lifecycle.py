@@ -1,6 +1,8 @@
 """The consent state machine (UK Open Banking v4.0 status codes).
 
-AWAU → AUTH | RJCT; AUTH → CANC | EXPD; nothing else. Every change, and the creation
+Per kind: an account-access consent goes AWAU → AUTH | RJCT and AUTH → CANC | EXPD; a
+domestic-payment consent AWAU → AUTH | RJCT and AUTH → COND (consumed: its one payment
+was made); nothing else. Every change, and the creation
 itself, appends a ``ConsentStatusHistory`` row in the caller's unit of work (the caller
 commits), so the history always matches the status.
 
@@ -21,15 +23,24 @@ from authserver.consent.models import ACCOUNT_ACCESS
 from authserver.consent.models import AUTH
 from authserver.consent.models import AWAU
 from authserver.consent.models import CANC
+from authserver.consent.models import COND
+from authserver.consent.models import DOMESTIC_PAYMENT
 from authserver.consent.models import EXPD
 from authserver.consent.models import RJCT
 from authserver.consent.models import Consent
 from authserver.consent.models import ConsentStatusHistory
 from authserver.db import db
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    AWAU: frozenset({AUTH, RJCT}),
-    AUTH: frozenset({CANC, EXPD}),
+TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
+    ACCOUNT_ACCESS: {
+        AWAU: frozenset({AUTH, RJCT}),
+        AUTH: frozenset({CANC, EXPD}),
+    },
+    # v4.0 payment consents: authorised once, consumed by their one payment.
+    DOMESTIC_PAYMENT: {
+        AWAU: frozenset({AUTH, RJCT}),
+        AUTH: frozenset({COND}),
+    },
 }
 
 
@@ -46,8 +57,8 @@ class ConcurrentTransition(IllegalTransition):  # noqa: N818 -- an IllegalTransi
     """Another unit of work moved the consent first; this one changed nothing."""
 
 
-def can_transition(from_status: str, to_status: str) -> bool:
-    return to_status in TRANSITIONS.get(from_status, frozenset())
+def can_transition(from_status: str, to_status: str, kind: str = ACCOUNT_ACCESS) -> bool:
+    return to_status in TRANSITIONS.get(kind, {}).get(from_status, frozenset())
 
 
 def create(
@@ -95,7 +106,7 @@ def transition(
 ) -> ConsentStatusHistory:
     """Move ``consent`` to ``to_status`` or raise ``IllegalTransition``; record the step."""
     from_status = consent.status
-    if not can_transition(from_status, to_status):
+    if not can_transition(from_status, to_status, consent.kind):
         raise IllegalTransition(from_status, to_status)
     moved = db.session.execute(
         update(Consent)

@@ -1,7 +1,8 @@
 """Consents in the UK Open Banking v4.0 shape: one entity for every consent kind.
 
 Status codes are v4.0's (ISO 20022 short codes): AWAU awaiting authorisation, AUTH
-authorised, RJCT rejected, CANC cancelled (withdrawn), EXPD expired. They change only
+authorised, RJCT rejected, CANC cancelled (withdrawn), EXPD expired, COND consumed (a
+payment consent whose one payment was made). They change only
 through ``consent.lifecycle.transition``, which appends a ``ConsentStatusHistory`` row.
 """
 
@@ -24,7 +25,8 @@ AUTH = "AUTH"
 RJCT = "RJCT"
 CANC = "CANC"
 EXPD = "EXPD"
-STATUSES = (AWAU, AUTH, RJCT, CANC, EXPD)
+COND = "COND"
+STATUSES = (AWAU, AUTH, RJCT, CANC, EXPD, COND)
 
 ACCOUNT_ACCESS = "account_access"
 DOMESTIC_PAYMENT = "domestic_payment"
@@ -37,6 +39,7 @@ STATUS_WORDS = {
     RJCT: "Rejected",
     CANC: "Withdrawn",
     EXPD: "Expired",
+    COND: "Used",
 }
 
 

@@ -3,9 +3,9 @@ consent transition (a TPP's request and withdrawal, expiry).
 
 Each transition is one audit event, written by one helper (``_step``): its type names the
 new status (``consent.created``, ``consent.authorised``, ``consent.rejected``,
-``consent.cancelled``, ``consent.expired``) and its ``changes`` carry the status move, the
-reason and, on an open-banking request, the ``x-fapi-interaction-id``; its ``request_id``
-is the request's.
+``consent.cancelled``, ``consent.expired``, ``consent.consumed``) and its ``changes``
+carry the status move, the reason and, on an open-banking request, the
+``x-fapi-interaction-id``; its ``request_id`` is the request's.
 """
 
 from __future__ import annotations
@@ -14,18 +14,22 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import select
 
 from authserver.audit.service import AuditTrail
+from authserver.checks.consent_gate import ConsentNotAuthorisedError
 from authserver.checks.consent_gate import ConsentView
 from authserver.clock import Clock
 from authserver.consent import lifecycle
 from authserver.consent.lifecycle import ConcurrentTransition
+from authserver.consent.lifecycle import IllegalTransition
 from authserver.consent.models import ACCOUNT_ACCESS
 from authserver.consent.models import AUTH
 from authserver.consent.models import AWAU
 from authserver.consent.models import CANC
+from authserver.consent.models import COND
 from authserver.consent.models import EXPD
 from authserver.consent.models import RJCT
 from authserver.consent.models import Consent
@@ -34,12 +38,15 @@ from authserver.consent.trace import Trace
 from authserver.consent.trace import request_trace
 from authserver.db import db
 
+T = TypeVar("T")
+
 EVENTS = {
     AWAU: "consent.created",
     AUTH: "consent.authorised",
     RJCT: "consent.rejected",
     CANC: "consent.cancelled",
     EXPD: "consent.expired",
+    COND: "consent.consumed",
 }
 
 
@@ -289,7 +296,8 @@ class ConsentService:
             return False
         # Withdrawing twice (a repeated DELETE) or a consent that never became AUTH
         # changes nothing here; the caller's watermark still ends any token it had.
-        if consent.status == AUTH:
+        # A payment consent has no CANC (v4.0): its tokens still die by the watermark.
+        if consent.status == AUTH and lifecycle.can_transition(AUTH, CANC, consent.kind):
             self._try_step(consent, CANC, actor=actor, reason=reason)
         return True
 
@@ -300,6 +308,36 @@ class ConsentService:
         if consent.status == AWAU:
             self._try_step(consent, RJCT, actor=actor, reason=reason)
         return True
+
+    def consume(
+        self,
+        consent_id: str,
+        *,
+        actor: str,
+        reason: str,
+        request_id: str,
+        then: Callable[[], T],
+    ) -> T:
+        """AUTH → COND and ``then()`` in one unit of work (see ``ConsentGate.consume``).
+
+        The compare-and-set UPDATE comes first: on PostgreSQL a racing use waits on the
+        consent's row and then finds it COND; on SQLite the write lock serialises them."""
+        consent = self.get(consent_id)
+        if consent is None:
+            raise ConsentNotAuthorisedError(consent_id)
+        from_status = consent.status
+        try:
+            lifecycle.transition(consent, COND, at=self._clock.now(), actor=actor, reason=reason)
+        except IllegalTransition:  # ConcurrentTransition included
+            db.session.rollback()
+            raise ConsentNotAuthorisedError(consent_id) from None
+        try:
+            result = then()
+        except BaseException:
+            db.session.rollback()
+            raise
+        self._audit_step(consent, from_status, actor=actor, reason=reason, request_id=request_id)
+        return result
 
 
 def to_view(consent: Consent) -> ConsentView:

@@ -1,5 +1,6 @@
 """The consent page: the client's name, each scope in plain words, "Approve" and "Deny"; for
-an open-banking consent also its permissions in words, its expiry and the account checklist."""
+an account-access consent also its permissions in words, its expiry and the account
+checklist; for a payment consent the amount, the payee and the account to pay from."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ from authserver.consent.flow import consent_screen
 from authserver.consent.flow import finish_authorization
 from authserver.consent.forms import ConsentForm
 from authserver.consent.forms import OpenBankingConsentForm
+from authserver.consent.forms import PaymentConsentForm
+from authserver.consent.payment import NoDebtorChosenError
+from authserver.consent.payment import PaymentScreen
+from authserver.consent.payment import chosen_debtor
 from authserver.context import services
 from authserver.errors import InvalidRequestError
 from authserver.sca import session as user_session
@@ -36,9 +41,18 @@ from authserver.web.headers import SECURITY_HEADERS
 bp = Blueprint("consent", __name__)
 
 NO_ACCOUNT = "Choose at least one account to share, or press Deny."
+NO_DEBTOR = "Choose the account to pay from, or press Deny."
+Screen = ConsentScreen | PaymentScreen | None
 
 
-def _consent_form(pending: Pending, screen: ConsentScreen | None) -> ConsentForm:
+def _choices(screen: ConsentScreen | PaymentScreen) -> list[tuple[str, str]]:
+    return [
+        (account.account_id, f"{account.nickname} {account.masked_number}")
+        for account in screen.accounts
+    ]
+
+
+def _consent_form(pending: Pending, screen: Screen) -> ConsentForm:
     """A consent form whose CSRF token is good only for the request the page showed.
 
     The session's pending request can change under an open consent page: a second tab,
@@ -52,11 +66,12 @@ def _consent_form(pending: Pending, screen: ConsentScreen | None) -> ConsentForm
     meta = {"csrf_secret": bound.hexdigest()}
     if screen is None:
         return ConsentForm(meta=meta)
+    if isinstance(screen, PaymentScreen):
+        payment = PaymentConsentForm(meta=meta)
+        payment.debtor_account.choices = _choices(screen)
+        return payment
     form = OpenBankingConsentForm(meta=meta)
-    form.accounts.choices = [
-        (account.account_id, f"{account.nickname} {account.masked_number}")
-        for account in screen.accounts
-    ]
+    form.accounts.choices = _choices(screen)
     return form
 
 
@@ -76,7 +91,7 @@ def _render(
     form: ConsentForm,
     client: Client,
     authorization: AuthorizationRequest,
-    screen: ConsentScreen | None,
+    screen: Screen,
     *,
     error: str | None = None,
 ) -> ResponseReturnValue:
@@ -87,7 +102,8 @@ def _render(
             form=form,
             client=client,
             scopes=scopes,
-            screen=screen,
+            screen=screen if isinstance(screen, ConsentScreen) else None,
+            payment=screen if isinstance(screen, PaymentScreen) else None,
             error=error,
         ),
         400 if error else 200,
@@ -117,7 +133,12 @@ def consent() -> ResponseReturnValue:
         raise InvalidRequestError("The form has expired; please start again.")
     approved = bool(form.approve.data)
     accounts: list[str] = []
-    if screen is not None and approved:
+    if isinstance(screen, PaymentScreen) and approved:
+        try:
+            accounts = [chosen_debtor(form.debtor_account.data, screen)]
+        except NoDebtorChosenError:
+            return _render(form, client, authorization, screen, error=NO_DEBTOR)
+    elif isinstance(screen, ConsentScreen) and approved:
         try:
             accounts = chosen_accounts(form.accounts.data or [], screen)
         except NoAccountChosenError:

@@ -42,7 +42,18 @@ MANAGED_ALGS = ("RS256", "PS256", "ES256")
 PrivateKey = jwk.RSAKey | jwk.ECKey
 
 
-__all__ = ["MANAGED_ALGS", "KeyInfo", "KeyService", "UnknownKeyError"]
+__all__ = ["MANAGED_ALGS", "KeyInfo", "KeyService", "ResponseSigningKey", "UnknownKeyError"]
+
+
+@dataclass(frozen=True)
+class ResponseSigningKey:
+    """The current key of one algorithm for signing a response body (UK OB
+    ``x-jws-signature``); structurally the ``ResponseSigner`` of ``openbanking``, which
+    this floor cannot import."""
+
+    kid: str
+    alg: str
+    private_key: PrivateKey
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,14 @@ class KeyService:
             raise UnknownKeyError(f"no active {alg} key")
         header = {"alg": alg, "kid": row.kid, "typ": typ}
         return jwt.encode(header, claims, self._private_key(row), algorithms=[alg])
+
+    def response_signer(self, alg: str) -> ResponseSigningKey:
+        """The active ``alg`` key (published in /jwks) for detached response signatures;
+        UnknownKeyError when there is none."""
+        row = self._active(alg)
+        if row is None:
+            raise UnknownKeyError(f"no active {alg} key")
+        return ResponseSigningKey(kid=row.kid, alg=alg, private_key=self._private_key(row))
 
     def _active(self, alg: str) -> SigningKey | None:
         return next((k for k in self.published_keys() if k.alg == alg and k.state == ACTIVE), None)

@@ -64,7 +64,9 @@ def _finish(response: Response) -> Response:
     return response
 
 
-def _render_error(exc: OBErrorResponse) -> Response:
+def error_response(exc: OBErrorResponse) -> Response:
+    """The ``OBErrorResponse1`` answer for ``exc`` (also for a view that keeps it, e.g. to
+    sign and store it for idempotent replay)."""
     log.info("open_banking_error", status=exc.status, codes=[e.code for e in exc.errors])
     response = jsonify(exc.to_json())
     response.status_code = exc.status
@@ -75,7 +77,7 @@ def setup_open_banking(app: Flask) -> None:
     """Interaction ids, no-store and OB error bodies; both app factories call this once."""
     app.before_request(_begin)
     app.after_request(_finish)
-    app.register_error_handler(OBErrorResponse, _render_error)
+    app.register_error_handler(OBErrorResponse, error_response)
 
 
 def self_url(path: str | None = None) -> str:

@@ -2,9 +2,10 @@
 
 Written by us, in the shapes of the UK OB Read/Write API v4.0 (OBReadConsent1,
 OBReadConsentResponse1, OBReadAccount6, OBReadBalance1, OBReadTransaction6,
-OBErrorResponse1), narrowed to the fields this server sends: every object that is ours
-closes with ``additionalProperties: false``, so the contract test that validates real
-responses against this document notices a field we add without describing it.
+OBErrorResponse1; the payment shapes in ``openapi_payments``), narrowed to the fields
+this server sends: every object that is ours closes with ``additionalProperties:
+false``, so the contract test that validates real responses against this document
+notices a field we add without describing it.
 """
 
 from __future__ import annotations
@@ -229,7 +230,9 @@ def _errors(*statuses: int) -> dict[str, Schema]:
         401: "Missing, invalid or revoked access token (RFC 6750 / RFC 9449 challenge)",
         403: "The token or consent does not allow this",
         404: "No such resource for this client",
+        409: "A request with this x-idempotency-key is still in progress",
         415: "The body is not JSON",
+        422: "This x-idempotency-key was used with another body",
     }
     found: dict[str, Schema] = {}
     for status in statuses:
@@ -277,6 +280,8 @@ _ACCOUNT_ID = _path_parameter("AccountId")
 
 
 def document() -> Schema:
+    from authserver.openbanking import openapi_payments  # it builds with this module's helpers
+
     consents = f"{AISP_PREFIX}/account-access-consents"
     consent = _path_parameter("ConsentId")
     read_account = _json("OBReadAccount6", "Accounts")
@@ -366,9 +371,10 @@ def document() -> Schema:
                     parameters=_WINDOW,
                 )
             },
+            **openapi_payments.paths(_operation, _json, _path_parameter),
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_payments.schemas(_object, _string, _ref)},
             "securitySchemes": {
                 "DPoP": {
                     "type": "http",

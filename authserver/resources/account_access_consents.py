@@ -19,9 +19,6 @@ from typing import Any
 
 from flask import Blueprint
 from flask import Response
-from flask import g
-from flask import request
-from werkzeug.exceptions import BadRequest
 
 from authserver.checks.consent_gate import ConsentView
 from authserver.checks.identifiers import is_identifier
@@ -32,15 +29,11 @@ from authserver.openbanking.account_access import parse_consent_request
 from authserver.openbanking.envelope import AISP_PREFIX
 from authserver.openbanking.envelope import ob_response
 from authserver.openbanking.envelope import self_url
-from authserver.openbanking.errors import HEADER_INVALID
-from authserver.openbanking.errors import INVALID_FORMAT
-from authserver.openbanking.errors import OBError
-from authserver.openbanking.errors import OBErrorResponse
-from authserver.openbanking.errors import bad_request
-from authserver.openbanking.errors import forbidden
 from authserver.openbanking.errors import not_found
 from authserver.resources.context import resource_services
 from authserver.resources.guard import require_token
+from authserver.resources.ob_requests import client_credentials_client
+from authserver.resources.ob_requests import json_body
 
 ACCOUNTS_READ = "accounts:read"
 CONSENTS = "/account-access-consents"
@@ -49,30 +42,6 @@ WITHDRAWN = "withdrawn by the third party"
 WITHDRAWN_BEFORE_AUTHORISATION = "withdrawn by the third party before authorisation"
 
 bp = Blueprint("account_access_consents", __name__, url_prefix=AISP_PREFIX)
-
-
-def _client_credentials_client() -> str:
-    """The calling TPP; 403 for an authorization-code token (it carries ``consent_id``).
-
-    Our choice of code, as v4.0 names none for it: U006 Header.Invalid on the
-    ``Authorization`` header, which holds a token of the wrong kind.
-    """
-    if "consent_id" in g.token_claims:
-        raise forbidden(
-            HEADER_INVALID, "A client-credentials access token is required.", "Authorization"
-        )
-    return str(g.token_claims["client_id"])
-
-
-def _json_body() -> Any:
-    if request.mimetype != "application/json":
-        raise OBErrorResponse(
-            415, [OBError(INVALID_FORMAT, "The body must be application/json.", "Content-Type")]
-        )
-    try:
-        return request.get_json()
-    except BadRequest:
-        raise bad_request(OBError(INVALID_FORMAT, "The body is not valid JSON.")) from None
 
 
 def _own_consent(consent_id: str, client_id: str) -> ConsentView:
@@ -105,9 +74,9 @@ def _render(view: ConsentView, status: int = 200) -> Response:
 @bp.post(CONSENTS)
 @require_token(ACCOUNTS_READ)
 def create_consent() -> Response:
-    client_id = _client_credentials_client()
+    client_id = client_credentials_client()
     svc = resource_services()
-    parsed = parse_consent_request(_json_body(), now=svc.clock.now())
+    parsed = parse_consent_request(json_body(), now=svc.clock.now())
     view = svc.consents.create(
         client_id=client_id,
         kind=KIND,
@@ -122,13 +91,13 @@ def create_consent() -> Response:
 @bp.get(f"{CONSENTS}/<consent_id>")
 @require_token(ACCOUNTS_READ)
 def get_consent(consent_id: str) -> Response:
-    return _render(_own_consent(consent_id, _client_credentials_client()))
+    return _render(_own_consent(consent_id, client_credentials_client()))
 
 
 @bp.delete(f"{CONSENTS}/<consent_id>")
 @require_token(ACCOUNTS_READ)
 def delete_consent(consent_id: str) -> Response:
-    client_id = _client_credentials_client()
+    client_id = client_credentials_client()
     view = _own_consent(consent_id, client_id)
     svc = resource_services()
     actor = f"client:{client_id}"

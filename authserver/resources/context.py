@@ -18,6 +18,7 @@ from authserver.checks.consent_gate import ConsentGate
 from authserver.clock import Clock
 from authserver.dpop.proof import DPoPValidator
 from authserver.fapi import FapiPolicy
+from authserver.payments.provider import PaymentProvider
 from authserver.revocation.view import RevocationView
 from authserver.store.base import Store
 from authserver.tokens.revocation import RevocationService
@@ -42,6 +43,9 @@ class ResourceServices:
     accounts: AccountProvider | None
     """The bank's account data; None in a resource server without the account-data key,
     which then does not serve the accounts endpoints."""
+    payments: PaymentProvider | None = None
+    """The bank's payment rail; only the authorization server's app has one (the payment
+    endpoints sign responses with its private key, see ``authserver.pisp``)."""
 
 
 def resource_services(app: Flask | None = None) -> ResourceServices:

@@ -34,10 +34,13 @@ from tests.lifecycle import introspect
 from tests.lifecycle import introspection
 from tests.lifecycle import refresh
 from tests.lifecycle import revoke
+from tests.ob_consents import approved_payment_tokens
 from tests.ob_consents import approved_tokens
 from tests.ob_consents import as_param
 from tests.ob_consents import create_consent
+from tests.ob_consents import create_payment_consent
 from tests.ob_consents import intent_claims
+from tests.ob_consents import payment_rar
 from tests.ob_consents import rar
 from tests.ob_consents import seed_accounts
 from tests.par import Pushed
@@ -266,7 +269,23 @@ def ob_code_flow(kit: Kit, form: str) -> tuple[str, dict[str, Any]]:
     return consent_id, approved_tokens(kit.client, kit.svc, tpp, chosen, **{form: as_param(value)})
 
 
+def payment_code_flow(kit: Kit) -> tuple[str, str, dict[str, Any]]:
+    """A TPP creates a payment consent, names it in PAR (RFC 9396); the user picks the
+    account to pay from and approves."""
+    chosen = seed_accounts(kit.app, kit.request.getfixturevalue("user"))[0]
+    tpp = kit.tpp()
+    consent_id = create_payment_consent(kit.app, kit.svc, tpp.client_id)
+    details = as_param(payment_rar(consent_id))
+    body = approved_payment_tokens(kit.client, kit.svc, tpp, chosen, authorization_details=details)
+    return consent_id, chosen.account_id, body
+
+
 def authorization_details_type(kit: Kit, value: str) -> None:
+    if value == "payment_initiation":
+        consent_id, debtor, body = payment_code_flow(kit)
+        (granted,) = body["authorization_details"]
+        assert granted == {"type": value, "consent_id": consent_id, "debtor_account": debtor}
+        return
     if value != "account_access":
         unexercised("authorization_details_types_supported", value)
     consent_id, body = ob_code_flow(kit, "authorization_details")

@@ -62,4 +62,4 @@ def test_metadata_lists_both_ways_to_name_an_open_banking_consent(
     body = client.get(PATHS[1]).get_json()
     assert body["claims_parameter_supported"] is True
     assert "openbanking_intent_id" in body["claims_supported"]
-    assert body["authorization_details_types_supported"] == ["account_access"]
+    assert body["authorization_details_types_supported"] == ["account_access", "payment_initiation"]

@@ -275,7 +275,7 @@ BAD_ID = "consent_id is missing or invalid."
         ("[]", "authorization_details must be a non-empty array."),
         ('["account_access"]', "Each authorization_details entry is an object."),
         (
-            '[{"type": "payment_initiation", "consent_id": "c-1"}]',
+            '[{"type": "account_information", "consent_id": "c-1"}]',
             "Unknown authorization_details type.",
         ),
         ('[{"consent_id": "c-1"}]', "Unknown authorization_details type."),

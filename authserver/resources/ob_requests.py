@@ -1,0 +1,57 @@
+"""What every UK OB v4.0 TPP-facing endpoint asks of a request, in one place: the kind of
+access token (client-credentials or authorization-code) and a JSON body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from flask import request
+from werkzeug.exceptions import BadRequest
+
+from authserver.openbanking.errors import HEADER_INVALID
+from authserver.openbanking.errors import INVALID_FORMAT
+from authserver.openbanking.errors import OBError
+from authserver.openbanking.errors import OBErrorResponse
+from authserver.openbanking.errors import bad_request
+from authserver.openbanking.errors import forbidden
+
+
+def client_credentials_client() -> str:
+    """The calling TPP; 403 for an authorization-code token (it carries ``consent_id``).
+
+    Our choice of code, as v4.0 names none for it: U006 Header.Invalid on the
+    ``Authorization`` header, which holds a token of the wrong kind.
+    """
+    if "consent_id" in g.token_claims:
+        raise forbidden(
+            HEADER_INVALID, "A client-credentials access token is required.", "Authorization"
+        )
+    return str(g.token_claims["client_id"])
+
+
+def authorisation_code_consent() -> str:
+    """The consent the request's authorization-code token carries; 403 (U006 on
+    ``Authorization``, as above) for a client-credentials token."""
+    consent_id = g.token_claims.get("consent_id")
+    if not isinstance(consent_id, str) or not consent_id:
+        raise forbidden(
+            HEADER_INVALID, "An authorization-code access token is required.", "Authorization"
+        )
+    return consent_id
+
+
+def require_json() -> None:
+    """415 ``U010`` unless the body is declared ``application/json``."""
+    if request.mimetype != "application/json":
+        raise OBErrorResponse(
+            415, [OBError(INVALID_FORMAT, "The body must be application/json.", "Content-Type")]
+        )
+
+
+def json_body() -> Any:
+    require_json()
+    try:
+        return request.get_json()
+    except BadRequest:
+        raise bad_request(OBError(INVALID_FORMAT, "The body is not valid JSON.")) from None
