@@ -321,3 +321,25 @@ def test_two_racing_payments_on_one_consent_pay_once(
     assert sorted(statuses) == [201, 400]
     assert payments_of(app, consent_id) == ["ACSC"]
     assert balance_of(app) == 10000 - 2550
+
+
+def test_a_consent_not_yet_authorised_pays_nothing(
+    app: Flask, client: FlaskClient, services_: Services, tpp: Tpp, user: str, tpp_cc: PispCaller
+) -> None:
+    debtor_account(app, services_, user)
+    consent_id = create_consent(tpp_cc)
+    caller = payer(app, client, services_, tpp, user, consent_id)
+    response = caller.post(PAYMENTS, payment_body(consent_id))
+    assert error_codes(response) == [("U009", "Data.ConsentId")]
+    assert status_of(app, consent_id) == "AWAU"
+    assert tpp_cc.get(f"{CONSENTS}/{consent_id}").get_json()["Data"]["Status"] == "AWAU"
+
+
+def test_a_used_consent_reads_cond(
+    app: Flask, client: FlaskClient, services_: Services, tpp: Tpp, user: str, tpp_cc: PispCaller
+) -> None:
+    consent_id, caller = authorised_payer(app, client, services_, tpp, user, tpp_cc)
+    assert caller.post(PAYMENTS, payment_body(consent_id)).status_code == 201
+    assert tpp_cc.get(f"{CONSENTS}/{consent_id}").get_json()["Data"]["Status"] == "COND"
+    funds = caller.get(f"{CONSENTS}/{consent_id}/funds-confirmation")
+    assert error_codes(funds) == [("U009", None)]
