@@ -26,6 +26,7 @@ from authserver.openbanking.errors import OBError
 from authserver.openbanking.errors import bad_request
 from authserver.openbanking.fields import canonical_json
 from authserver.openbanking.payment_initiation import DomesticPaymentRequest
+from authserver.payments.provider import RJCT
 from authserver.payments.provider import Creditor
 from authserver.payments.provider import Payment
 from authserver.payments.provider import PaymentOrder
@@ -115,7 +116,7 @@ class DomesticPayments:
             "payment.created",
             actor=actor,
             resource=f"payment:{payment.payment_id}",
-            outcome="success" if payment.status != "RJCT" else "rejected",
+            outcome="success" if payment.status != RJCT else "failure",
             changes={
                 "consent_id": payment.consent_id,
                 "amount": str(payment.amount),

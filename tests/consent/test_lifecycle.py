@@ -19,6 +19,8 @@ from authserver.consent.models import ACCOUNT_ACCESS
 from authserver.consent.models import AUTH
 from authserver.consent.models import AWAU
 from authserver.consent.models import CANC
+from authserver.consent.models import COND
+from authserver.consent.models import DOMESTIC_PAYMENT
 from authserver.consent.models import EXPD
 from authserver.consent.models import RJCT
 from authserver.consent.models import Consent
@@ -229,3 +231,54 @@ def test_migration_carries_old_consents_over(database_url: str) -> None:
     finally:
         engine.dispose()
         migrate.upgrade(database_url)
+
+
+# -- domestic-payment consents: AWAU → AUTH | RJCT, AUTH → COND, nothing else --------------
+
+PAYMENT_LEGAL = [(AWAU, AUTH), (AWAU, RJCT), (AUTH, COND)]
+PAYMENT_ILLEGAL = [(AUTH, CANC), (AUTH, EXPD), (COND, AUTH), (COND, COND), (AWAU, COND)]
+
+
+def payment_consent_in(status: str, clock: FrozenClock) -> Consent:
+    consent = lifecycle.create(
+        client_id="tpp-one",
+        scopes=["payments:write"],
+        at=clock.now(),
+        actor="client:tpp-one",
+        reason="created by the third party",
+        kind=DOMESTIC_PAYMENT,
+        details={"Initiation": {}},
+    )
+    for step in {AWAU: [], AUTH: [AUTH], COND: [AUTH, COND]}[status]:
+        lifecycle.transition(consent, step, at=clock.now(), actor="test", reason="setup")
+    return consent
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), PAYMENT_LEGAL)
+def test_a_payment_consent_makes_its_steps(
+    context: None, clock: FrozenClock, from_status: str, to_status: str
+) -> None:
+    consent = payment_consent_in(from_status, clock)
+    lifecycle.transition(consent, to_status, at=clock.now(), actor="t", reason="paid by p-1")
+    last = history_of(consent)[-1]
+    assert (last.from_status, last.to_status, last.reason) == (
+        from_status,
+        to_status,
+        "paid by p-1",
+    )
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), PAYMENT_ILLEGAL)
+def test_a_payment_consent_refuses_other_steps(
+    context: None, clock: FrozenClock, from_status: str, to_status: str
+) -> None:
+    consent = payment_consent_in(from_status, clock)
+    with pytest.raises(IllegalTransition):
+        lifecycle.transition(consent, to_status, at=clock.now(), actor="test", reason="no")
+    assert consent.status == from_status
+
+
+def test_an_account_access_consent_is_never_consumed(context: None, clock: FrozenClock) -> None:
+    consent = consent_in(AUTH, clock)
+    with pytest.raises(IllegalTransition):
+        lifecycle.transition(consent, COND, at=clock.now(), actor="test", reason="no")

@@ -88,7 +88,7 @@ class PispCaller:
         )
         return {"Authorization": f"DPoP {self.token}", "DPoP": proof}
 
-    def sign(self, body: bytes, *, key: PrivateKey | None = None, **changes: Any) -> str:
+    def sign(self, body: bytes, key: PrivateKey | None = None, **changes: Any) -> str:
         signer = key or self.tpp.key
         return ob_signature(
             signer,

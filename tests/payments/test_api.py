@@ -127,7 +127,6 @@ def test_a_payment_is_made_once_and_consumes_its_consent(
         f"used by payment {payment_id}",
     )
     with app.app_context():
-        balances = services_.settings  # noqa: F841 -- the app context for the reads below
         row = db.session.get(DomesticPaymentRow, payment_id)
         assert row is not None
         assert row.amount_minor == 2550
@@ -138,6 +137,13 @@ def test_a_payment_is_made_once_and_consumes_its_consent(
         assert [e.event_type for e in events] == ["payment.created"]
         assert events[0].changes["amount"] == "25.50"
         assert PAYEE_IBAN not in json.dumps(events[0].changes)
+        consumed = db.session.scalars(
+            sa.select(AuditEvent).where(
+                AuditEvent.resource == f"consent:{consent_id}",
+                AuditEvent.event_type == "consent.consumed",
+            )
+        ).all()
+        assert [(e.changes["from"], e.changes["status"]) for e in consumed] == [("AUTH", "COND")]
 
     second = caller.post(PAYMENTS, payment_body(consent_id))
     assert second.status_code == 400
@@ -155,3 +161,22 @@ def test_a_payment_is_made_once_and_consumes_its_consent(
         200,
         details.get_json(),
     )
+
+
+def test_a_payment_replayed_with_its_key_is_the_same_answer_and_no_second_payment(
+    app: Flask, client: FlaskClient, authorised: tuple[str, PispCaller]
+) -> None:
+    consent_id, caller = authorised
+    body = json.dumps(payment_body(consent_id)).encode()
+    first = caller.post(PAYMENTS, body, key="pay-1")
+    again = caller.post(PAYMENTS, body, key="pay-1")
+    assert first.status_code == again.status_code == 201
+    assert again.get_data() == first.get_data()
+    assert again.headers["x-jws-signature"] == first.headers["x-jws-signature"]
+    with app.app_context():
+        made = db.session.scalars(
+            sa.select(DomesticPaymentRow.payment_id).where(
+                DomesticPaymentRow.consent_id == consent_id
+            )
+        ).all()
+    assert made == [first.get_json()["Data"]["DomesticPaymentId"]]
