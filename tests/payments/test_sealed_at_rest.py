@@ -1,9 +1,12 @@
 """DATA-1 for payment consents: the account numbers of a consent's Initiation are sealed in
-the consents table, yet the API still echoes them in full, the payment's exact Initiation
-comparison still holds, and a value moved to another consent does not open."""
+the consents table (and in the idempotency store's copy of the answer), yet the API still
+echoes them in full, the payment's exact Initiation comparison still holds, and a value
+moved to another consent does not open."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from flask.testing import FlaskClient
 from authserver.context import Services
 from authserver.crypto.envelope import DecryptionError
 from authserver.db import db
+from authserver.openbanking.idempotency import store_key
 from tests.payments.kit import CONSENTS
 from tests.payments.kit import DEBTOR_NUMBER
 from tests.payments.kit import PAYEE_IBAN
@@ -130,3 +134,22 @@ def test_a_sealed_account_number_opens_only_for_its_own_consent(
         swapped = {**stored, "DebtorAccount": stored["CreditorAccount"]}
         with pytest.raises(DecryptionError):
             services_.initiations.open(first, swapped)  # moved to the other member
+
+
+def test_the_stored_answer_for_an_idempotency_key_is_sealed_and_replays_the_same_bytes(
+    app: Flask, services_: Services, tpp: Tpp, tpp_cc: PispCaller
+) -> None:
+    first = tpp_cc.post(CONSENTS, {"Data": {"Initiation": initiation()}, "Risk": {}}, key="k-1")
+    assert first.status_code == 201
+    assert PAYEE_IBAN in first.get_data(as_text=True)
+    with app.app_context():
+        raw = services_.store.get(store_key(tpp.client_id, "k-1"))
+    assert raw is not None
+    record = json.loads(raw)
+    assert "body" not in record
+    parts = [base64.urlsafe_b64decode(part) for part in record["sealed_body"].split(".")]
+    assert all(PAYEE_IBAN.encode() not in part for part in [raw, *parts])
+
+    again = tpp_cc.post(CONSENTS, {"Data": {"Initiation": initiation()}, "Risk": {}}, key="k-1")
+    assert again.status_code == 201
+    assert again.get_data() == first.get_data()
