@@ -30,6 +30,7 @@ from authserver.dpop.proof import DPoPValidator
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
+from authserver.payments.sealed_initiation import InitiationSeal
 from authserver.revocation.view import RevocationView
 from authserver.settings import Settings
 from authserver.store.base import Store
@@ -66,6 +67,8 @@ class Services:
     dpop: DPoPValidator
     tokens: AccessTokenIssuer
     verifier: AccessTokenVerifier
+    initiations: InitiationSeal
+    """Opens a payment consent's Initiation (its account numbers are sealed at rest)."""
 
 
 def services(app: Flask | None = None) -> Services:

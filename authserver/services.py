@@ -20,6 +20,7 @@ from authserver.experience import Experience
 from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
+from authserver.payments.sealed_initiation import InitiationSeal
 from authserver.payments.sql import SqlPaymentProvider
 from authserver.resources.context import ResourceServices
 from authserver.revocation.publisher import RevocationPublisher
@@ -121,6 +122,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         dpop=dpop,
         tokens=tokens,
         verifier=verifier,
+        initiations=InitiationSeal(account_data),
     )
     resources = ResourceServices(
         policy=policy,

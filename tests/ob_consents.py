@@ -23,6 +23,7 @@ from authserver.context import services
 from authserver.db import db
 from authserver.experience import experience
 from authserver.openbanking.payment_initiation import parse_domestic_payment_consent
+from authserver.pisp import service as pisp
 from tests.accounts.data import make_account
 from tests.par import Pushed
 from tests.par import authorize_path
@@ -116,18 +117,20 @@ def create_payment_consent(
     expires_at: datetime | None = None,
 ) -> str:
     """A new domestic-payment consent in AWAU held by ``client_id``, its ``details`` the
-    standard's ``Initiation`` (checked by the consent API's parser) and ``Risk``; its
-    ConsentId."""
+    standard's ``Initiation`` (checked by the consent API's parser, account numbers sealed
+    as the API stores them) and ``Risk``; its ConsentId."""
     body = {"Data": {"Initiation": payment or initiation()}, "Risk": {}}
     checked = parse_domestic_payment_consent(json.dumps(body)).initiation.canonical()
     with app.app_context():
-        view = svc.consents.create(
+        view = pisp.create_consent(
+            svc.consents,
+            svc.initiations,
             client_id=client_id,
-            kind="domestic_payment",
             scopes=["payments:write"],
-            details={"Initiation": checked, "Risk": {}},
-            expires_at=expires_at,
+            initiation=checked,
+            details={"Risk": {}},
             request_id="t",
+            expires_at=expires_at,
         )
     return view.consent_id
 

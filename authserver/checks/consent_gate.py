@@ -75,8 +75,11 @@ class ConsentGate(Protocol):
         details: Mapping[str, Any],
         expires_at: datetime | None,
         request_id: str,
+        consent_id: str | None = None,
     ) -> ConsentView:
-        """A new consent in AWAU, requested by ``client_id`` (committed, audited)."""
+        """A new consent in AWAU, requested by ``client_id`` (committed, audited).
+        ``consent_id``: an id chosen beforehand (a fresh UUID), for details sealed under
+        it (a payment's account numbers); else one is made."""
 
     def mark_revoked(self, consent_id: str, *, actor: str, reason: str) -> bool:
         """Withdraw an authorised consent (AUTH → CANC, recorded with ``actor`` and

@@ -82,7 +82,7 @@ def consent_screen(
         raise InvalidRequestError(problem)
     accounts = tuple(experience().accounts.accounts_of(user_id))
     if view.kind == PAYMENT_KIND:
-        return payment_screen(view, accounts)
+        return payment_screen(view, accounts, svc.initiations)
     groups = describe(
         view.permissions,
         _moment(view.details.get("TransactionFromDateTime")),

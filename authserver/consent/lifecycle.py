@@ -71,8 +71,10 @@ def create(
     kind: str = ACCOUNT_ACCESS,
     user_id: str | None = None,
     details: dict[str, Any] | None = None,
+    consent_id: str | None = None,
 ) -> Consent:
-    """A new consent in AWAU, flushed so it has its id, with its first history row."""
+    """A new consent in AWAU, flushed so it has its id, with its first history row;
+    ``consent_id`` is an id chosen beforehand (else the column's default makes one)."""
     consent = Consent(
         kind=kind,
         user_id=user_id,
@@ -86,6 +88,8 @@ def create(
         status_updated_at=at,
         expires_at=None,
     )
+    if consent_id is not None:
+        consent.id = consent_id
     db.session.add(consent)
     db.session.flush()
     db.session.add(

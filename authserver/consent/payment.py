@@ -10,6 +10,11 @@ data, the currency's own minor units) in British English, because the pages are 
 English for UK customers: "£1,250.00", "€20.50", and "JP¥1,000" / "US$5.00" where the bare
 symbol would be ambiguous. Account numbers are masked to their last four characters.
 
+The account numbers are sealed at rest (``payments/sealed_initiation.py``): the payee is
+shown by the stored ``Masked`` value, without opening anything; only a named
+``DebtorAccount`` is opened (through ``InitiationSeal``), to find it among the user's
+accounts.
+
 The debtor account: when the Initiation names one it must be one of the user's accounts,
 else the user cannot approve (``NOT_YOUR_DEBTOR``); when it names none the user picks
 exactly one of theirs.
@@ -30,6 +35,8 @@ from authserver.accounts.provider import Account
 from authserver.accounts.provider import AccountIdentifier
 from authserver.checks.consent_gate import ConsentView
 from authserver.errors import InvalidRequestError
+from authserver.payments.sealed_initiation import InitiationSeal
+from authserver.payments.sealed_initiation import stored_masked
 
 PAYMENT_KIND = "domestic_payment"
 DISPLAY_LOCALE = "en_GB"
@@ -101,19 +108,25 @@ def _held(accounts: Sequence[Account], named: Mapping[str, Any]) -> Account | No
     return None
 
 
-def payment_screen(view: ConsentView, accounts: Sequence[Account]) -> PaymentScreen:
+def payment_screen(
+    view: ConsentView, accounts: Sequence[Account], initiations: InitiationSeal
+) -> PaymentScreen:
     """The payment consent ``view`` as the page shows it to the holder of ``accounts``."""
     initiation: Mapping[str, Any] = view.details.get("Initiation", {})
     money = initiation["InstructedAmount"]
     creditor = initiation["CreditorAccount"]
-    payee_account = AccountIdentifier(creditor["SchemeName"], creditor["Identification"])
-    named = initiation.get("DebtorAccount")
+    payee_account = stored_masked(initiation, "CreditorAccount")
+    if payee_account is None:
+        raise InvalidRequestError("The payment cannot be shown.")
+    named = None
+    if "DebtorAccount" in initiation:
+        named = initiations.initiation(view)["DebtorAccount"]
     debtor = _held(accounts, named) if named is not None else None
     return PaymentScreen(
         consent_id=view.consent_id,
         amount=format_amount(money["Amount"], money["Currency"]),
         payee=str(creditor["Name"]),
-        payee_account=payee_account.masked,
+        payee_account=payee_account,
         references=_references(initiation.get("RemittanceInformation", {})),
         accounts=tuple(accounts),
         named_debtor=debtor,

@@ -119,6 +119,7 @@ class ConsentService:
         details: Mapping[str, Any] | None = None,
         expires_at: datetime | None = None,
         user_id: str | None = None,
+        consent_id: str | None = None,
     ) -> Consent:
         actor = f"client:{client_id}"
         reason = "requested by the third party"
@@ -131,6 +132,7 @@ class ConsentService:
             kind=kind or ACCOUNT_ACCESS,
             user_id=user_id,
             details=dict(details) if details is not None else None,
+            consent_id=consent_id,
         )
         consent.expires_at = expires_at
         self._audit_step(consent, None, actor=actor, reason=reason, request_id=request_id)
@@ -279,6 +281,7 @@ class ConsentService:
         details: Mapping[str, Any],
         expires_at: datetime | None,
         request_id: str,
+        consent_id: str | None = None,
     ) -> ConsentView:
         consent = self._new(
             client_id=client_id,
@@ -287,6 +290,7 @@ class ConsentService:
             kind=kind,
             details=details,
             expires_at=expires_at,
+            consent_id=consent_id,
         )
         return to_view(consent)
 

@@ -19,6 +19,9 @@ The choices, where the standard leaves them to us:
 - **A process dying mid-request** leaves its claim behind: the claim therefore expires after
   ``in_flight_ttl`` (default 5 minutes, far beyond any request's time limit), after which the
   key can run again. The payment's own once-only rule (a consent pays once) still holds.
+- **The stored body is sealed** when a ``cipher`` is given (the payment endpoints give the
+  app's envelope): a payment's response echoes the payee's account number, which is
+  tier-1 data (DATA-1), so it rests in the store only encrypted, bound to its store key.
 - **Keys of different clients never meet**: the client id is percent-encoded in the store key
   (``idempotency:{client}:{key}``), so no ``:`` in a client id or key can make two pairs
   collide.
@@ -40,6 +43,8 @@ from typing import Any
 from urllib.parse import quote
 
 from authserver.clock import Clock
+from authserver.crypto.envelope import Envelope
+from authserver.crypto.envelope import Sealed
 from authserver.openbanking.errors import HEADER_INVALID
 from authserver.openbanking.errors import HEADER_MISSING
 from authserver.openbanking.errors import RESOURCE_EXISTS
@@ -108,9 +113,11 @@ class Idempotency:
         clock: Clock,
         ttl: timedelta = DEFAULT_TTL,
         in_flight_ttl: timedelta = DEFAULT_IN_FLIGHT_TTL,
+        cipher: Envelope | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._cipher = cipher
         self._ttl = ttl.total_seconds()
         self._in_flight_ttl = in_flight_ttl.total_seconds()
 
@@ -133,7 +140,7 @@ class Idempotency:
                 return self._execute(name, digest, execute)
             raw = self._store.get(name)
             if raw is not None:
-                return self._answer_retry(raw, digest)
+                return self._answer_retry(name, raw, digest)
         raise _in_flight()
 
     def _execute(
@@ -153,13 +160,23 @@ class Idempotency:
             "sha256": digest,
             "at": self._clock.time(),
             "status": response.status,
-            "body": base64.b64encode(response.body).decode("ascii"),
             "headers": [list(header) for header in response.headers],
         }
+        if self._cipher is not None:
+            record["sealed_body"] = self._cipher.seal(response.body, name).to_text()
+        else:
+            record["body"] = base64.b64encode(response.body).decode("ascii")
         self._store.set(name, _encode(record), self._ttl)
         return response
 
-    def _answer_retry(self, raw: bytes, digest: str) -> StoredResponse:
+    def _body(self, name: str, record: Mapping[str, Any]) -> bytes:
+        if "sealed_body" not in record:
+            return base64.b64decode(record["body"])
+        if self._cipher is None:  # a record written by a sealing caller: never guess
+            raise ValueError("a sealed idempotency record needs its cipher")
+        return self._cipher.open(Sealed.from_text(str(record["sealed_body"])), name)
+
+    def _answer_retry(self, name: str, raw: bytes, digest: str) -> StoredResponse:
         record = json.loads(raw)
         if not hmac.compare_digest(str(record["sha256"]), digest):
             raise OBErrorResponse(
@@ -176,7 +193,7 @@ class Idempotency:
             raise _in_flight()
         return StoredResponse(
             status=int(record["status"]),
-            body=base64.b64decode(record["body"]),
+            body=self._body(name, record),
             headers=tuple((str(name), str(value)) for name, value in record["headers"]),
         )
 

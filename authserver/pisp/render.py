@@ -27,7 +27,8 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def consent(view: ConsentView, status: int = 200) -> Response:
+def consent(view: ConsentView, initiation: dict[str, Any], status: int = 200) -> Response:
+    """``initiation``: the consent's Initiation opened (its stored form is sealed)."""
     data: dict[str, Any] = {
         "ConsentId": view.consent_id,
         "CreationDateTime": _time(view.created_at),
@@ -35,7 +36,7 @@ def consent(view: ConsentView, status: int = 200) -> Response:
         "StatusUpdateDateTime": _time(view.status_updated_at),
     }
     data.update({name: view.details[name] for name in ECHOED if name in view.details})
-    data["Initiation"] = view.details["Initiation"]
+    data["Initiation"] = initiation
     return ob_response(
         data,
         links={"Self": self_url(f"{PISP_PREFIX}{CONSENTS}/{view.consent_id}")},
@@ -49,7 +50,8 @@ def funds(available: bool, at: datetime) -> Response:
     return ob_response({"FundsAvailableResult": result})
 
 
-def payment(found: Payment, view: ConsentView, status: int = 200) -> Response:
+def payment(found: Payment, initiation: dict[str, Any], status: int = 200) -> Response:
+    """``initiation``: the Initiation of the payment's consent, opened."""
     data: dict[str, Any] = {
         "DomesticPaymentId": found.payment_id,
         "ConsentId": found.consent_id,
@@ -64,7 +66,7 @@ def payment(found: Payment, view: ConsentView, status: int = 200) -> Response:
                 "StatusReasonDescription": REASONS.get(found.status_reason, "Rejected."),
             }
         ]
-    data["Initiation"] = view.details["Initiation"]
+    data["Initiation"] = initiation
     own = self_url(f"{PISP_PREFIX}{PAYMENTS}/{found.payment_id}")
     return ob_response(data, links={"Self": own}, status=status)
 

@@ -7,13 +7,20 @@ a consumed consent pays no second time), and the body's ``Initiation`` must equa
 consent's byte for byte in canonical JSON (else 400 ``U008``). Then the consent is used
 up (AUTH → COND, compare-and-set) and the payment executed, recorded and audited in one
 unit of work: of two racing payments exactly one commits, the other gets ``U009``.
+
+The consent stores its Initiation with the account numbers sealed
+(``payments/sealed_initiation.py``): ``create_consent`` is the one place that writes it,
+and every rule here reads it opened through ``InitiationSeal.initiation``.
 """
 
 from __future__ import annotations
 
 import hmac
 import uuid
+from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from authserver.audit.service import AuditTrail
 from authserver.checks.consent_gate import ConsentGate
@@ -31,10 +38,37 @@ from authserver.payments.provider import Creditor
 from authserver.payments.provider import Payment
 from authserver.payments.provider import PaymentOrder
 from authserver.payments.provider import PaymentProvider
+from authserver.payments.sealed_initiation import InitiationSeal
 
 KIND = "domestic_payment"
 """The consent kind (``consent.models.DOMESTIC_PAYMENT``)."""
 AUTH = "AUTH"
+
+
+def create_consent(
+    consents: ConsentGate,
+    initiations: InitiationSeal,
+    *,
+    client_id: str,
+    scopes: list[str],
+    initiation: Mapping[str, Any],
+    details: Mapping[str, Any],
+    request_id: str,
+    expires_at: datetime | None = None,
+) -> ConsentView:
+    """A new payment consent (AWAU) whose ``details`` are ``details`` plus the checked
+    ``initiation``, its account numbers sealed under the consent's id (chosen here, so the
+    sealed values are bound to this consent's row from the first write)."""
+    consent_id = str(uuid.uuid4())
+    return consents.create(
+        client_id=client_id,
+        kind=KIND,
+        scopes=scopes,
+        details={**details, "Initiation": initiations.seal(consent_id, initiation)},
+        expires_at=expires_at,
+        request_id=request_id,
+        consent_id=consent_id,
+    )
 
 
 def _consent_status_error() -> Exception:
@@ -44,9 +78,15 @@ def _consent_status_error() -> Exception:
 
 class DomesticPayments:
     def __init__(
-        self, consents: ConsentGate, provider: PaymentProvider, audit: AuditTrail, clock: Clock
+        self,
+        consents: ConsentGate,
+        initiations: InitiationSeal,
+        provider: PaymentProvider,
+        audit: AuditTrail,
+        clock: Clock,
     ) -> None:
         self._consents = consents
+        self._initiations = initiations
         self._provider = provider
         self._audit = audit
         self._clock = clock
@@ -73,7 +113,8 @@ class DomesticPayments:
     ) -> tuple[Payment, ConsentView]:
         """The payment made (or recorded as rejected) and the consent it was made in."""
         view = self._consent(client_id, token_consent_id, request.consent_id)
-        if canonical_json(view.details.get("Initiation")) != request.initiation.canonical_json:
+        consented = canonical_json(self._initiations.initiation(view))
+        if consented != request.initiation.canonical_json:
             message = "The Initiation differs from the consent's."
             raise bad_request(OBError(CONSENT_MISMATCH, message, "Data.Initiation"))
         initiation = request.initiation
@@ -139,7 +180,7 @@ class DomesticPayments:
         """Whether the consent's debtor account covers its Initiation's amount now."""
         if view.user_id is None or not view.selected_accounts:
             return False
-        money = view.details.get("Initiation", {}).get("InstructedAmount", {})
+        money = self._initiations.initiation(view).get("InstructedAmount", {})
         return self._provider.funds_available(
             view.user_id,
             view.selected_accounts[0],

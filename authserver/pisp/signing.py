@@ -93,5 +93,7 @@ def signed_idempotent_post(client_id: str, execute: Callable[[bytes], Response])
         return _stored(signed(response))
 
     svc = services()
-    answer = Idempotency(svc.store, svc.clock).run(client_id, key, body, run)
+    # The stored answer echoes account numbers: sealed at rest (DATA-1).
+    idempotency = Idempotency(svc.store, svc.clock, cipher=svc.envelope)
+    answer = idempotency.run(client_id, key, body, run)
     return Response(answer.body, status=answer.status, headers=list(answer.headers))

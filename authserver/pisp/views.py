@@ -30,12 +30,14 @@ from authserver.openbanking.errors import not_found
 from authserver.openbanking.payment_initiation import parse_domestic_payment
 from authserver.openbanking.payment_initiation import parse_domestic_payment_consent
 from authserver.payments.provider import Payment
+from authserver.payments.sealed_initiation import InitiationSeal
 from authserver.pisp import render
 from authserver.pisp.render import CONSENTS
 from authserver.pisp.render import ECHOED
 from authserver.pisp.render import PAYMENTS
 from authserver.pisp.service import KIND
 from authserver.pisp.service import DomesticPayments
+from authserver.pisp.service import create_consent as create_payment_consent
 from authserver.pisp.signing import signed
 from authserver.pisp.signing import signed_idempotent_post
 from authserver.resources.context import resource_services
@@ -53,7 +55,11 @@ def _payments() -> DomesticPayments:
     svc = resource_services()
     if svc.payments is None:  # only an app without a payment rail; it serves no route here
         raise not_found()
-    return DomesticPayments(svc.consents, svc.payments, svc.audit, svc.clock)
+    return DomesticPayments(svc.consents, _initiations(), svc.payments, svc.audit, svc.clock)
+
+
+def _initiations() -> InitiationSeal:
+    return services().initiations
 
 
 def _own_consent(consent_id: str, client_id: str) -> ConsentView:
@@ -85,17 +91,18 @@ def _create_consent(client_id: str, body: bytes) -> Response:
         raise bad_request(OBError(FIELD_INVALID_DATE, message, path))
     data = json.loads(body)["Data"]
     details = {name: data[name] for name in ECHOED if name in data}
-    details["Initiation"] = parsed.initiation.canonical()
     details["Risk"] = json.loads(parsed.risk_json)
-    view = resource_services().consents.create(
+    initiation = parsed.initiation.canonical()
+    view = create_payment_consent(
+        resource_services().consents,
+        _initiations(),
         client_id=client_id,
-        kind=KIND,
         scopes=[PAYMENTS_WRITE],
+        initiation=initiation,
         details=details,
-        expires_at=None,
         request_id=request_id(),
     )
-    return render.consent(view, status=201)
+    return render.consent(view, initiation, status=201)
 
 
 @bp.post(CONSENTS)
@@ -108,7 +115,8 @@ def create_consent() -> Response:
 @bp.get(f"{CONSENTS}/<consent_id>")
 @require_token(PAYMENTS_WRITE)
 def get_consent(consent_id: str) -> Response:
-    return signed(render.consent(_own_consent(consent_id, client_credentials_client())))
+    view = _own_consent(consent_id, client_credentials_client())
+    return signed(render.consent(view, _initiations().initiation(view)))
 
 
 @bp.get(f"{CONSENTS}/<consent_id>/funds-confirmation")
@@ -129,7 +137,7 @@ def funds_confirmation(consent_id: str) -> Response:
 def _make_payment(client_id: str, token_consent: str, body: bytes) -> Response:
     request = parse_domestic_payment(body)
     found, view = _payments().pay(client_id, token_consent, request, request_id=request_id())
-    return render.payment(found, view, status=201)
+    return render.payment(found, _initiations().initiation(view), status=201)
 
 
 @bp.post(PAYMENTS)
@@ -146,7 +154,7 @@ def create_payment() -> Response:
 @require_token(PAYMENTS_WRITE)
 def get_payment(payment_id: str) -> Response:
     found, view = _own_payment(payment_id, client_credentials_client())
-    return signed(render.payment(found, view))
+    return signed(render.payment(found, _initiations().initiation(view)))
 
 
 @bp.get(f"{PAYMENTS}/<payment_id>/payment-details")

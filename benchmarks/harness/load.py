@@ -86,16 +86,25 @@ def sign_batch(
     )
 
 
-def _label(status: int, payload: bytes, ok: bool) -> str:
-    if ok:
-        return "200"
-    if status == 200:
-        return "200-unexpected-body"
+def _error_code(payload: bytes) -> str | None:
+    """The OAuth ``error``, or the first ``ErrorCode`` of an open-banking error body."""
     try:
-        error = json.loads(payload).get("error")
-    except (ValueError, AttributeError):
+        body = json.loads(payload)
+        error = body.get("error")
+        if error is None and body.get("Errors"):
+            error = body["Errors"][0].get("ErrorCode")
+    except (ValueError, AttributeError, TypeError, IndexError):
         error = None
-    return f"{status} {error}" if isinstance(error, str) else str(status)
+    return error if isinstance(error, str) else None
+
+
+def _label(status: int, payload: bytes, ok: bool, ok_status: int = 200) -> str:
+    if ok:
+        return str(ok_status)
+    if status == ok_status:
+        return f"{ok_status}-unexpected-body"
+    error = _error_code(payload)
+    return f"{status} {error}" if error is not None else str(status)
 
 
 def drive(
@@ -104,11 +113,13 @@ def drive(
     concurrency: int,
     max_seconds: float,
     succeeded: Callable[[bytes], bool],
+    ok_status: int = 200,
 ) -> Outcome:
     """Send every request once over ``concurrency`` keep-alive connections; stop at the deadline.
 
-    A 200 counts as "200" only when ``succeeded(body)``; anything else is labelled with its
-    status and OAuth error code (e.g. "400 use_dpop_nonce").
+    An ``ok_status`` answer (200; 201 for a POST that creates) counts as such only when
+    ``succeeded(body)``; anything else is labelled with its status and OAuth error code
+    (e.g. "400 use_dpop_nonce") or open-banking ``ErrorCode`` (e.g. "400 U009").
     """
     lock = threading.Lock()
     cursor = iter(range(len(requests)))
@@ -145,8 +156,8 @@ def drive(
                 connection.close()
                 continue
             mine.append(time.perf_counter() - began)
-            ok = response.status == 200 and succeeded(payload)
-            seen[_label(response.status, payload, ok)] += 1
+            ok = response.status == ok_status and succeeded(payload)
+            seen[_label(response.status, payload, ok, ok_status)] += 1
             if response.will_close:
                 connection.close()
         if connection is not None:
@@ -173,13 +184,16 @@ def warm_up_and_run(
     nonce_from: Callable[[], str] | None,
     lifetime: int | None,
     log: Path,
+    ok_status: int = 200,
 ) -> Outcome:
     """Untimed warm-up, then the timed run; every request is signed before its part starts."""
     sign = functools.partial(sign_batch, make, options=options, nonce_from=nonce_from)
     if options.warmup:
         warm_batch = sign(options.warmup, WARMUP_SECONDS, lifetime=lifetime)
-        warm = drive(port, warm_batch.requests, options.concurrency, WARMUP_SECONDS, succeeded)
-        if warm.statuses.get("200", 0) == 0:
+        warm = drive(
+            port, warm_batch.requests, options.concurrency, WARMUP_SECONDS, succeeded, ok_status
+        )
+        if warm.statuses.get(str(ok_status), 0) == 0:
             raise SystemExit(f"warm-up failed {dict(warm.statuses)}:\n{log.read_text()[-4000:]}")
         print(f"warm-up: {dict(warm.statuses)}")
     # Signed (and the nonce fetched again) right before the clock starts.
@@ -190,7 +204,9 @@ def warm_up_and_run(
         f"(before timing); "
         + (f"valid for {left:.0f} s more" if left != float("inf") else "no expiry")
     )
-    return drive(port, batch.requests, options.concurrency, options.max_seconds, succeeded)
+    return drive(
+        port, batch.requests, options.concurrency, options.max_seconds, succeeded, ok_status
+    )
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -201,9 +217,9 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def summarise(outcome: Outcome) -> dict[str, Any]:
+def summarise(outcome: Outcome, ok_status: int = 200) -> dict[str, Any]:
     ordered = sorted(outcome.latencies)
-    ok = outcome.statuses.get("200", 0)
+    ok = outcome.statuses.get(str(ok_status), 0)
     sent = sum(outcome.statuses.values())
     return {
         "requests": sent,

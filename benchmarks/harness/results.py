@@ -59,9 +59,10 @@ def report(
     config: dict[str, Any],
     outcome: Outcome,
     load_before: list[float],
+    ok_status: int = 200,
 ) -> int:
     """Print the result, write its JSON to benchmarks/results/; the exit status of the run."""
-    summary = summarise(outcome)
+    summary = summarise(outcome, ok_status)
     machine_description = machine(load_before)
     result = {
         "benchmark": benchmark,

@@ -22,6 +22,7 @@ from authserver.experience import experience
 from authserver.openbanking.envelope import PISP_PREFIX
 from authserver.openbanking.fields import canonical_json
 from authserver.payments.models import DomesticPaymentRow
+from authserver.pisp.service import create_consent
 from authserver.tokens.access_token import TokenSubject
 from tests.conftest import TEST_DATABASE_URL
 from tests.conftest import TEST_REDIS_URL
@@ -52,12 +53,13 @@ def test_two_processes_racing_on_one_consent_pay_once(
     app: Flask, svc: Services, tpp: Tpp, user: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     debtor_account(app, svc, user)
-    view = experience(app).consents.create(
+    view = create_consent(
+        experience(app).consents,
+        svc.initiations,
         client_id=tpp.client_id,
-        kind="domestic_payment",
         scopes=["payments:write"],
-        details={"Initiation": json.loads(canonical_json(INITIATION)), "Risk": {}},
-        expires_at=None,
+        initiation=json.loads(canonical_json(INITIATION)),
+        details={"Risk": {}},
         request_id="t",
     )
     db.session.commit()
