@@ -118,6 +118,8 @@ def authorization_code(
             auth_time=None,
             # Marks the family as DPoP: its refreshes need a proof (not this key, §5).
             dpop_jkt=_bound_key(proof),
+            intent_claims=grant.intent_claims,
+            authorization_details=grant.authorization_details,
         )
         family_id = row.family_id
     subject = TokenSubject(
@@ -169,6 +171,8 @@ def refresh_token(
             consent_id=row.consent_id,
             family_id=row.family_id,
             dpop_jkt=_bound_key(proof),
+            intent_id=row.consent_id if "userinfo" in (row.intent_claims or ()) else None,
+            authorization_details=tuple(row.authorization_details or ()),
         )
         return svc.tokens.issue(client, subject)
 

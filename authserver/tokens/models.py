@@ -7,7 +7,9 @@ revoked: its jti values go to the store's deny-set for their remaining life.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import JSON
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -36,6 +38,10 @@ class RefreshToken(UUIDPrimaryKey, Base):
     rotated_at: Mapped[datetime | None]
     auth_time: Mapped[datetime | None]
     dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+    # How the TPP named its open-banking consent at PAR, so every refresh repeats it:
+    # where it asked for openbanking_intent_id, and the granted RFC 9396 details.
+    intent_claims: Mapped[list[str] | None] = mapped_column(JSON)
+    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class IssuedAccessToken(Base):

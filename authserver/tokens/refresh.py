@@ -22,6 +22,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import asdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -112,8 +113,11 @@ class RefreshTokenService:
         scope: str,
         auth_time: datetime | None,
         dpop_jkt: str | None = None,
+        intent_claims: Sequence[str] = (),
+        authorization_details: Sequence[dict[str, Any]] = (),
     ) -> tuple[str, RefreshToken]:
-        """Start a new family; returns the opaque token (shown once) and its row."""
+        """Start a new family; returns the opaque token (shown once) and its row. The
+        intent (``intent_claims``, ``authorization_details``) travels with the family."""
         now = self._clock.now()
         token = secrets.token_urlsafe(32)
         row = RefreshToken(
@@ -130,6 +134,8 @@ class RefreshTokenService:
             rotated_at=None,
             auth_time=auth_time,
             dpop_jkt=dpop_jkt,
+            intent_claims=list(intent_claims) or None,
+            authorization_details=list(authorization_details) or None,
         )
         db.session.add(row)
         db.session.flush()
@@ -221,6 +227,8 @@ class RefreshTokenService:
             rotated_at=None,
             auth_time=spent.auth_time,
             dpop_jkt=spent.dpop_jkt,
+            intent_claims=spent.intent_claims,
+            authorization_details=spent.authorization_details,
         )
         db.session.add(head)
         db.session.flush()

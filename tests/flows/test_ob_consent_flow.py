@@ -63,6 +63,13 @@ def test_uk_form_puts_the_intent_in_the_id_token_userinfo_and_every_access_token
     assert refreshed.status_code == 200, refreshed.get_data(as_text=True)
     again = claims_of(client, services_, refreshed.get_json()["access_token"])
     assert again["consent_id"] == consent_id
+    assert again["openbanking_intent_id"] == consent_id
+    assert (
+        userinfo(client, services_, refreshed.get_json()["access_token"]).get_json()[
+            "openbanking_intent_id"
+        ]
+        == consent_id
+    )
 
 
 def test_uk_form_for_the_id_token_only_leaves_userinfo_as_it_was(
@@ -104,6 +111,18 @@ def test_rar_form_returns_the_granted_details_with_the_chosen_account(
         assert answer["active"] is True
         assert answer["consent_id"] == consent_id
         assert answer["authorization_details"] == granted
+    # RFC 9396 §7: a refresh answers with the same granted details, in the token too.
+    refreshed = refresh(client, services_, tpp, body["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.get_data(as_text=True)
+    assert refreshed.get_json()["authorization_details"] == granted
+    renewed = claims_of(client, services_, refreshed.get_json()["access_token"])
+    assert renewed["authorization_details"] == granted
+    assert (
+        introspection(client, services_, tpp, refreshed.get_json()["access_token"])[
+            "authorization_details"
+        ]
+        == granted
+    )
 
 
 def test_the_code_of_a_consent_withdrawn_before_redemption_is_refused(
