@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import secrets
 import time
 import urllib.parse
 
@@ -60,6 +62,16 @@ def _response_type(ctx: Context, response_type: str) -> str:
     params, _ = flow.params(response_type=response_type)
     par_errors = (*RESPONSE_TYPE_ERRORS, "unauthorized_client")
     return rejected(flow, flow.par_form(params), par_errors, RESPONSE_TYPE_ERRORS)
+
+
+def non_matching_intent_id(ctx: Context) -> str:
+    """OBUK: an essential ``openbanking_intent_id`` naming no consent of this client must
+    be refused (at PAR, or by the authorization endpoint), never authorised."""
+    flow = Flow(ctx, ctx.tpps[0])
+    unknown = "urn-conformance-" + secrets.token_hex(8)
+    claims = {"id_token": {"openbanking_intent_id": {"value": unknown, "essential": True}}}
+    params, _ = flow.params(claims=json.dumps(claims))
+    return rejected(flow, flow.par_form(params), PAR_REQUEST_ERRORS, PAR_REQUEST_ERRORS)
 
 
 def code_id_token(ctx: Context) -> str:
@@ -153,6 +165,7 @@ MODULES = [
         "par-ensure-reused-request-uri-prior-to-auth-completion-succeeds",
         reuse_before_completion,
     ),
+    Module(58, "ensure-server-handles-non-matching-intent-id", non_matching_intent_id),
     Module(63, "par-attempt-reuse-request_uri", reuse_after_completion),
     Module(64, "par-attempt-to-use-expired-request_uri", expired_request_uri),
     Module(67, "par-attempt-to-use-request_uri-for-different-client", other_client),
