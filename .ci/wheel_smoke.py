@@ -58,6 +58,29 @@ def main(issuer: str, key_file: str) -> None:
     check(token.get("token_type") in ("Bearer", "DPoP") and token.get("access_token"), token)
     print(f"client_credentials token: {token['token_type']}, expires_in {token['expires_in']}")
 
+    # Open banking from the wheel: our OpenAPI document, the pages' stylesheet, and a
+    # consent written through the packaged migrations' tables.
+    status, kind, document = get(f"{issuer}/openapi.json")
+    check(status == 200 and json.loads(document)["openapi"] == "3.1.0", (status, kind))
+    status, kind, _ = get(f"{issuer}/static/app.css")
+    check(status == 200 and kind.startswith("text/css"), (status, kind))
+    if token["token_type"] == "Bearer":  # noqa: S105 - a token type, not a secret
+        body = {"Data": {"Permissions": ["ReadAccountsBasic"]}, "Risk": {}}
+        consent = urllib.request.Request(  # noqa: S310 - loopback
+            f"{issuer}/open-banking/v4.0/aisp/account-access-consents",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {token['access_token']}",
+                "Content-Type": "application/json",
+            },  # fmt: skip
+        )
+        with urllib.request.urlopen(consent, timeout=10) as response:  # noqa: S310 - loopback
+            created = json.loads(response.read())
+        check(created["Data"]["Status"] == "AWAU", created)
+        print(f"account-access consent: {created['Data']['ConsentId']} AWAU")
+    print("openapi.json and app.css served from the package")
+
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
