@@ -12,14 +12,10 @@ from flask import Response
 from flask import g
 from flask import jsonify
 
+from authserver.openbanking import INTENT_CLAIM
 from authserver.resources.guard import require_token
 
 bp = Blueprint("userinfo", __name__)
-
-
-# UK Open Banking: the ConsentId, when the TPP asked for it under claims.userinfo (the
-# authorization server then put it in the access token; this floor cannot read consents).
-INTENT_CLAIM = "openbanking_intent_id"
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from typing import Any
 from authserver.clients.models import Client
 from authserver.clock import Clock
 from authserver.keys.service import KeyService
+from authserver.openbanking import INTENT_CLAIM
 from authserver.settings import TokenSettings
 from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.verifier import ACCESS_TOKEN_TYPE
@@ -28,7 +29,6 @@ AMR_PASSWORD = ["pwd"]
 ACR_PASSWORD = "urn:authserver:acr:password"
 # OIDC Core §2: every claim an ID token of ours can carry (discovery's claims_supported).
 # UK Open Banking adds openbanking_intent_id: the ConsentId the user authorised.
-INTENT_CLAIM = "openbanking_intent_id"
 ID_TOKEN_CLAIMS = (
     "sub",
     "iss",
