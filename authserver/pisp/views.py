@@ -44,6 +44,7 @@ from authserver.resources.context import resource_services
 from authserver.resources.guard import require_token
 from authserver.resources.ob_requests import authorisation_code_consent
 from authserver.resources.ob_requests import client_credentials_client
+from authserver.resources.ob_requests import own_consent
 
 PAYMENTS_WRITE = "payments:write"
 MAX_ID_LENGTH = 128  # ConsentId maxLength (DomesticPaymentId's is 40)
@@ -63,12 +64,7 @@ def _initiations() -> InitiationSeal:
 
 
 def _own_consent(consent_id: str, client_id: str) -> ConsentView:
-    if not is_identifier(consent_id, max_length=MAX_ID_LENGTH):
-        raise not_found("No such consent.")
-    view = resource_services().consents.view(consent_id)
-    if view is None or view.client_id != client_id or view.kind != KIND:
-        raise not_found("No such consent.")
-    return view
+    return own_consent(consent_id, client_id, KIND)
 
 
 def _own_payment(payment_id: str, client_id: str) -> tuple[Payment, ConsentView]:

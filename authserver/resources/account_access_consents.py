@@ -21,7 +21,6 @@ from flask import Blueprint
 from flask import Response
 
 from authserver.checks.consent_gate import ConsentView
-from authserver.checks.identifiers import is_identifier
 from authserver.errors import request_id
 from authserver.openbanking.account_access import DATE_FIELDS
 from authserver.openbanking.account_access import KIND
@@ -29,15 +28,14 @@ from authserver.openbanking.account_access import parse_consent_request
 from authserver.openbanking.envelope import AISP_PREFIX
 from authserver.openbanking.envelope import ob_response
 from authserver.openbanking.envelope import self_url
-from authserver.openbanking.errors import not_found
 from authserver.resources.context import resource_services
 from authserver.resources.guard import require_token
 from authserver.resources.ob_requests import client_credentials_client
 from authserver.resources.ob_requests import json_body
+from authserver.resources.ob_requests import own_consent
 
 ACCOUNTS_READ = "accounts:read"
 CONSENTS = "/account-access-consents"
-MAX_CONSENT_ID_LENGTH = 128  # OBReadConsentResponse1.Data.ConsentId maxLength
 WITHDRAWN = "withdrawn by the third party"
 WITHDRAWN_BEFORE_AUTHORISATION = "withdrawn by the third party before authorisation"
 
@@ -45,12 +43,7 @@ bp = Blueprint("account_access_consents", __name__, url_prefix=AISP_PREFIX)
 
 
 def _own_consent(consent_id: str, client_id: str) -> ConsentView:
-    if not is_identifier(consent_id, max_length=MAX_CONSENT_ID_LENGTH):
-        raise not_found("No such consent.")
-    view = resource_services().consents.view(consent_id)
-    if view is None or view.client_id != client_id or view.kind != KIND:
-        raise not_found("No such consent.")
-    return view
+    return own_consent(consent_id, client_id, KIND)
 
 
 def _datetime(value: datetime | None) -> str | None:
