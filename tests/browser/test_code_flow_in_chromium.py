@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -227,6 +228,21 @@ def tpp(live_server: LiveServer, callback_server: CallbackServer, tmp_path: Path
     return client
 
 
+def authorize_url(tpp: Tpp, pushed: HttpResponse) -> str:
+    """The front-channel /authorize URL for the request PAR answered with ``pushed``."""
+    query = urllib.parse.urlencode(
+        {"client_id": tpp.client_id, "request_uri": pushed.json()["request_uri"]}
+    )
+    return f"{tpp.issuer}/authorize?{query}"
+
+
+def keep_screenshot(screenshot: Path) -> None:
+    """Copy ``screenshot`` to AUTHSERVER_SCREENSHOT_DIR when it is set (how the README's
+    pictures are made)."""
+    if os.environ.get("AUTHSERVER_SCREENSHOT_DIR"):
+        shutil.copy(screenshot, Path(os.environ["AUTHSERVER_SCREENSHOT_DIR"]) / screenshot.name)
+
+
 # --- the user in Chromium ---------------------------------------------------------------
 
 
@@ -390,14 +406,12 @@ def test_code_flow_with_dpop_login_consent_jarm_tokens_and_refresh_reuse(
     assert pushed.status == 201, pushed.text
     [(path, challenge)] = client.challenges
     assert (path, challenge.status) == ("/par", 400), challenge.text
-    query = urllib.parse.urlencode(
-        {"client_id": tpp.client_id, "request_uri": pushed.json()["request_uri"]}
-    )
+    url = authorize_url(tpp, pushed)
 
     screenshot = tmp_path / "consent.png"
     arrived = sign_in_and_approve(
         chromium,
-        f"{tpp.issuer}/authorize?{query}",
+        url,
         callback_server,
         screenshot,
     )
@@ -521,12 +535,8 @@ def test_user_withdraws_consent_on_the_dashboard_and_the_tokens_die(
     params, verifier = tpp.authorization_params()
     pushed = client.send("POST", "/par", form=params)
     assert pushed.status == 201, pushed.text
-    query = urllib.parse.urlencode(
-        {"client_id": tpp.client_id, "request_uri": pushed.json()["request_uri"]}
-    )
-    arrived = sign_in_and_approve(
-        chromium, f"{tpp.issuer}/authorize?{query}", callback_server, tmp_path / "consent.png"
-    )
+    url = authorize_url(tpp, pushed)
+    arrived = sign_in_and_approve(chromium, url, callback_server, tmp_path / "consent.png")
     issued = client.token(
         grant_type="authorization_code",
         code=arrived.query["code"],

@@ -15,10 +15,7 @@ picture, ``docs/open-banking-consent.png``, is made that way).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +28,10 @@ from tests.browser.test_code_flow_in_chromium import DPoPClient
 from tests.browser.test_code_flow_in_chromium import LiveServer
 from tests.browser.test_code_flow_in_chromium import Received
 from tests.browser.test_code_flow_in_chromium import approve_and_wait
+from tests.browser.test_code_flow_in_chromium import authorize_url
 from tests.browser.test_code_flow_in_chromium import callback_server  # noqa: F401 - fixture
 from tests.browser.test_code_flow_in_chromium import chromium  # noqa: F401 - fixture
+from tests.browser.test_code_flow_in_chromium import keep_screenshot
 from tests.browser.test_code_flow_in_chromium import live_server  # noqa: F401 - fixture
 from tests.browser.test_code_flow_in_chromium import register_tpp_via_cli
 from tests.browser.test_code_flow_in_chromium import sign_in
@@ -154,17 +153,12 @@ def test_tpp_reads_exactly_the_account_the_user_chose(
     params, verifier = ob_tpp.authorization_params(claims=json.dumps(claims))
     pushed = client.send("POST", "/par", form=params)
     assert pushed.status == 201, pushed.text
-    query = urllib.parse.urlencode(
-        {"client_id": ob_tpp.client_id, "request_uri": pushed.json()["request_uri"]}
-    )
+    url = authorize_url(ob_tpp, pushed)
 
     # 3. The person, in Chromium.
     screenshot = tmp_path / "open-banking-consent.png"
-    arrived, labels = approve_one_account(
-        chromium, f"{ob_tpp.issuer}/authorize?{query}", demo, callback_server, screenshot
-    )
-    if os.environ.get("AUTHSERVER_SCREENSHOT_DIR"):
-        shutil.copy(screenshot, Path(os.environ["AUTHSERVER_SCREENSHOT_DIR"]) / screenshot.name)
+    arrived, labels = approve_one_account(chromium, url, demo, callback_server, screenshot)
+    keep_screenshot(screenshot)
     assert arrived.query.get("state") == params["state"], arrived.query
 
     # 4. Tokens carry the consent.

@@ -15,9 +15,6 @@ Set ``AUTHSERVER_SCREENSHOT_DIR`` to keep the consent page's screenshot.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
@@ -31,9 +28,11 @@ from tests.browser.test_code_flow_in_chromium import LiveServer
 from tests.browser.test_code_flow_in_chromium import Received
 from tests.browser.test_code_flow_in_chromium import approve_and_wait
 from tests.browser.test_code_flow_in_chromium import asks_for_nonce
+from tests.browser.test_code_flow_in_chromium import authorize_url
 from tests.browser.test_code_flow_in_chromium import callback_server  # noqa: F401 - fixture
 from tests.browser.test_code_flow_in_chromium import chromium  # noqa: F401 - fixture
 from tests.browser.test_code_flow_in_chromium import header
+from tests.browser.test_code_flow_in_chromium import keep_screenshot
 from tests.browser.test_code_flow_in_chromium import live_server  # noqa: F401 - fixture
 from tests.browser.test_code_flow_in_chromium import register_tpp_via_cli
 from tests.browser.test_code_flow_in_chromium import sign_in
@@ -172,17 +171,12 @@ def test_tpp_pays_once_from_the_account_the_user_picked(
     params, verifier = pisp_tpp.authorization_params(authorization_details=json.dumps(details))
     pushed = client.send("POST", "/par", form=params)
     assert pushed.status == 201, pushed.text
-    query = urllib.parse.urlencode(
-        {"client_id": pisp_tpp.client_id, "request_uri": pushed.json()["request_uri"]}
-    )
+    url = authorize_url(pisp_tpp, pushed)
 
     # 3. The person, in Chromium at phone width.
     screenshot = tmp_path / "payment-consent.png"
-    arrived, debtor = pay_from_first_account(
-        chromium, f"{pisp_tpp.issuer}/authorize?{query}", demo, callback_server, screenshot
-    )
-    if os.environ.get("AUTHSERVER_SCREENSHOT_DIR"):
-        shutil.copy(screenshot, Path(os.environ["AUTHSERVER_SCREENSHOT_DIR"]) / screenshot.name)
+    arrived, debtor = pay_from_first_account(chromium, url, demo, callback_server, screenshot)
+    keep_screenshot(screenshot)
     assert arrived.query.get("state") == params["state"], arrived.query
 
     # 4. The token names the consent and the account it is paid from.
