@@ -31,11 +31,6 @@ Run from the repository root: ``.venv/bin/python -m benchmarks.accounts_transact
 from __future__ import annotations
 
 import secrets
-import shutil
-import signal
-import sys
-import tempfile
-from pathlib import Path
 
 from authserver.accounts.seed import seed_demo_accounts
 from authserver.accounts.sql import SqlAccountProvider
@@ -47,9 +42,9 @@ from benchmarks.harness import LOOPBACK
 from benchmarks.harness import Options
 from benchmarks.harness import Prepared
 from benchmarks.harness import backends
+from benchmarks.harness import bench_run
 from benchmarks.harness import checked_options
 from benchmarks.harness import gunicorn
-from benchmarks.harness import load_average
 from benchmarks.harness import report
 from benchmarks.harness import server_arguments
 from benchmarks.harness import warm_up_and_run
@@ -57,7 +52,6 @@ from benchmarks.revocation_propagation import in_process
 from tppkit import PrivateKey
 from tppkit import dpop_proof
 from tppkit import generate_key
-from tppkit.local_server import free_port
 from tppkit.registration import create_client
 
 CLIENT_ID = "bench-accounts-tpp"
@@ -132,15 +126,9 @@ def transactions_answered(payload: bytes) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the clean-up still runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    load_before = load_average()
-    run_id = secrets.token_hex(4)
-    port = free_port()
-    issuer = f"http://{LOOPBACK}:{port}"
-    workdir = Path(tempfile.mkdtemp(prefix="authserver-bench-accounts-"))
-    try:
-        with backends(options, run_id, issuer, workdir) as env:
+    with bench_run("authserver-bench-accounts-") as run:
+        issuer, port, workdir = run.issuer, run.port, run.workdir
+        with backends(options, run.run_id, issuer, workdir) as env:
             dpop_key = generate_key("ES256")
             path, token = prepare(env, issuer, dpop_key)
             log = workdir / "gunicorn.log"
@@ -160,13 +148,11 @@ def main(argv: list[str] | None = None) -> int:
                     lifetime=None,
                     log=log,
                 )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
     return report(
         benchmark="accounts.transactions.dpop",
         stem="accounts_transactions",
-        run_id=run_id,
+        run_id=run.run_id,
         options=options,
         config={
             "resource": "GET /open-banking/v4.0/aisp/accounts/{AccountId}/transactions",
@@ -176,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             "access_token_ttl": ACCESS_TOKEN_TTL,
         },
         outcome=outcome,
-        load_before=load_before,
+        load_before=run.load_before,
     )
 
 

@@ -39,13 +39,8 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
-import signal
-import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from authserver.accounts.seed import seed_demo_accounts
@@ -60,9 +55,9 @@ from benchmarks.harness import LOOPBACK
 from benchmarks.harness import Options
 from benchmarks.harness import Prepared
 from benchmarks.harness import backends
+from benchmarks.harness import bench_run
 from benchmarks.harness import checked_options
 from benchmarks.harness import gunicorn
-from benchmarks.harness import load_average
 from benchmarks.harness import report
 from benchmarks.harness import server_arguments
 from benchmarks.harness import warm_up_and_run
@@ -70,7 +65,6 @@ from benchmarks.revocation_propagation import in_process
 from tppkit import PrivateKey
 from tppkit import dpop_proof
 from tppkit import generate_key
-from tppkit.local_server import free_port
 from tppkit.ob_signing import ob_signature
 from tppkit.registration import create_client
 
@@ -200,15 +194,9 @@ def requests_of(
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the clean-up still runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    load_before = load_average()
-    run_id = secrets.token_hex(4)
-    port = free_port()
-    issuer = f"http://{LOOPBACK}:{port}"
-    workdir = Path(tempfile.mkdtemp(prefix="authserver-bench-payments-"))
-    try:
-        with backends(options, run_id, issuer, workdir) as env:
+    with bench_run("authserver-bench-payments-") as run:
+        issuer, port, workdir = run.issuer, run.port, run.workdir
+        with backends(options, run.run_id, issuer, workdir) as env:
             tpp_key = generate_key("ES256")
             dpop_key = generate_key("ES256")
             count = options.warmup + options.requests
@@ -226,13 +214,11 @@ def main(argv: list[str] | None = None) -> int:
                     log=log,
                     ok_status=CREATED,
                 )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
     return report(
         benchmark="pisp.domestic_payments.signed.idempotent.dpop",
         stem="domestic_payments",
-        run_id=run_id,
+        run_id=run.run_id,
         options=options,
         config={
             "resource": "POST /open-banking/v4.0/pisp/domestic-payments",
@@ -244,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             "consents": "one AUTH consent and token per request, made before the run",
         },
         outcome=outcome,
-        load_before=load_before,
+        load_before=run.load_before,
         ok_status=CREATED,
     )
 

@@ -31,11 +31,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
-import shutil
-import signal
-import sys
-import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -48,9 +43,9 @@ from benchmarks.harness import LOOPBACK
 from benchmarks.harness import Options
 from benchmarks.harness import Prepared
 from benchmarks.harness import backends
+from benchmarks.harness import bench_run
 from benchmarks.harness import checked_options
 from benchmarks.harness import gunicorn
-from benchmarks.harness import load_average
 from benchmarks.harness import register_client
 from benchmarks.harness import report
 from benchmarks.harness import server_arguments
@@ -59,7 +54,6 @@ from tppkit import ASSERTION_TYPE
 from tppkit import Tpp
 from tppkit import UrllibTransport
 from tppkit import server_keys
-from tppkit.local_server import free_port
 
 TPP_CLIENT_ID = "bench-introspect-tpp"
 RS_CLIENT_ID = "bench-introspect-rs"
@@ -163,16 +157,10 @@ def check_once(http: UrllibTransport, issuer: str, request: Prepared, *, signed:
 
 def main(argv: list[str] | None = None) -> int:
     options, signed = parse_args(argv)
-    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the clean-up still runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    load_before = load_average()
-    run_id = secrets.token_hex(4)
-    port = free_port()
-    issuer = f"http://{LOOPBACK}:{port}"
     redirect_uri = f"http://{LOOPBACK}/cb"  # never used: the TPP only uses client_credentials
-    workdir = Path(tempfile.mkdtemp(prefix="authserver-bench-introspect-"))
-    try:
-        with backends(options, run_id, issuer, workdir) as env:
+    with bench_run("authserver-bench-introspect-") as run:
+        issuer, port, workdir = run.issuer, run.port, run.workdir
+        with backends(options, run.run_id, issuer, workdir) as env:
             tpp_key = register_client(
                 env,
                 workdir,
@@ -206,14 +194,12 @@ def main(argv: list[str] | None = None) -> int:
                     lifetime=ASSERTION_LIFETIME,
                     log=log,
                 )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
     variant = ".jwt" if signed else ""
     return report(
         benchmark="introspection.resource_server.private_key_jwt" + variant,
         stem="introspection" + variant.replace(".", "-"),
-        run_id=run_id,
+        run_id=run.run_id,
         options=options,
         config={
             "caller": "resource-server client, ES256 private_key_jwt",
@@ -222,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             "access_token_ttl": ACCESS_TOKEN_TTL,
         },
         outcome=outcome,
-        load_before=load_before,
+        load_before=run.load_before,
     )
 
 

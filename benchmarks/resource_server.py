@@ -26,20 +26,15 @@ Run from the repository root: ``.venv/bin/python -m benchmarks.resource_server``
 from __future__ import annotations
 
 import secrets
-import shutil
-import signal
-import sys
-import tempfile
-from pathlib import Path
 
 from benchmarks.harness import LOOPBACK
 from benchmarks.harness import Options
 from benchmarks.harness import Prepared
 from benchmarks.harness import backends
+from benchmarks.harness import bench_run
 from benchmarks.harness import checked_options
 from benchmarks.harness import fetch_nonce
 from benchmarks.harness import gunicorn
-from benchmarks.harness import load_average
 from benchmarks.harness import register_client
 from benchmarks.harness import report
 from benchmarks.harness import run_cli
@@ -54,7 +49,6 @@ from tppkit import dpop_proof
 from tppkit import generate_key
 from tppkit import read_callback
 from tppkit import server_keys
-from tppkit.local_server import free_port
 
 CLIENT_ID = "bench-rs-tpp"
 SCOPE = "openid accounts:read"
@@ -133,16 +127,10 @@ def subject_answered(payload: bytes) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the clean-up still runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    load_before = load_average()
-    run_id = secrets.token_hex(4)
-    port = free_port()
-    issuer = f"http://{LOOPBACK}:{port}"
     redirect_uri = f"http://{LOOPBACK}/cb"  # never contacted: the scripted browser stops there
-    workdir = Path(tempfile.mkdtemp(prefix="authserver-bench-rs-"))
-    try:
-        with backends(options, run_id, issuer, workdir) as env:
+    with bench_run("authserver-bench-rs-") as run:
+        issuer, port, workdir = run.issuer, run.port, run.workdir
+        with backends(options, run.run_id, issuer, workdir) as env:
             client_key = register_client(
                 env,
                 workdir,
@@ -177,14 +165,12 @@ def main(argv: list[str] | None = None) -> int:
                     lifetime=None,
                     log=log,
                 )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
     variant = ".nonce" if options.nonce else ""
     return report(
         benchmark="resource_server.userinfo.dpop" + variant,
         stem="resource_server" + variant.replace(".", "-"),
-        run_id=run_id,
+        run_id=run.run_id,
         options=options,
         config={
             "resource": f"GET {RESOURCE}",
@@ -193,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             "access_token_ttl": ACCESS_TOKEN_TTL,
         },
         outcome=outcome,
-        load_before=load_before,
+        load_before=run.load_before,
     )
 
 

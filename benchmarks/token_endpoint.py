@@ -31,24 +31,18 @@ Run from the repository root: ``.venv/bin/python -m benchmarks.token_endpoint``.
 from __future__ import annotations
 
 import functools
-import secrets
-import shutil
-import signal
-import sys
-import tempfile
 import time
 import urllib.parse
-from pathlib import Path
 
 from benchmarks.harness import ASSERTION_LIFETIME
 from benchmarks.harness import LOOPBACK
 from benchmarks.harness import Options
 from benchmarks.harness import Prepared
 from benchmarks.harness import backends
+from benchmarks.harness import bench_run
 from benchmarks.harness import checked_options
 from benchmarks.harness import fetch_nonce
 from benchmarks.harness import gunicorn
-from benchmarks.harness import load_average
 from benchmarks.harness import register_client
 from benchmarks.harness import report
 from benchmarks.harness import server_arguments
@@ -58,7 +52,6 @@ from tppkit import PrivateKey
 from tppkit import Tpp
 from tppkit import dpop_proof
 from tppkit import generate_key
-from tppkit.local_server import free_port
 
 CLIENT_ID = "bench-tpp"
 SCOPE = "accounts:read"
@@ -97,15 +90,9 @@ def token_issued(payload: bytes, *, dpop: bool) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the clean-up still runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    load_before = load_average()
-    run_id = secrets.token_hex(4)
-    port = free_port()
-    issuer = f"http://{LOOPBACK}:{port}"
-    workdir = Path(tempfile.mkdtemp(prefix="authserver-bench-"))
-    try:
-        with backends(options, run_id, issuer, workdir) as env:
+    with bench_run("authserver-bench-") as run:
+        issuer, port, workdir = run.issuer, run.port, run.workdir
+        with backends(options, run.run_id, issuer, workdir) as env:
             flags = ["--dpop-bound-access-tokens"] if options.dpop else []
             key = register_client(
                 env,
@@ -137,14 +124,12 @@ def main(argv: list[str] | None = None) -> int:
                     lifetime=ASSERTION_LIFETIME,
                     log=log,
                 )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
     variant = (".dpop" if options.dpop else "") + (".nonce" if options.nonce else "")
     return report(
         benchmark="token_endpoint.client_credentials.private_key_jwt" + variant,
         stem="token_endpoint" + variant.replace(".", "-"),
-        run_id=run_id,
+        run_id=run.run_id,
         options=options,
         config={
             "client_key": "ES256",
@@ -152,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             "access_token_alg": "RS256 (default)",
         },
         outcome=outcome,
-        load_before=load_before,
+        load_before=run.load_before,
     )
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from datetime import timedelta
@@ -25,6 +26,7 @@ from authserver.experience import experience
 from authserver.openbanking.payment_initiation import parse_domestic_payment_consent
 from authserver.pisp import service as pisp
 from tests.accounts.data import make_account
+from tests.flow_fixtures import PASSWORD
 from tests.par import Pushed
 from tests.par import authorize_path
 from tests.par import frozen_auth
@@ -32,6 +34,7 @@ from tests.par import login
 from tests.par import page
 from tests.par import post_form
 from tests.par import push
+from tests.par import verify_jarm
 from tppkit import Tpp
 from tppkit import csrf_token
 from tppkit import query_params
@@ -167,6 +170,53 @@ def open_consent_page(
         signed_in = login(client, svc)
         assert signed_in.status_code == 303, signed_in.get_data(as_text=True)
     return pushed, page(client, svc, "/consent")
+
+
+def open_named_consent_page(
+    client: FlaskClient,
+    svc: Services,
+    tpp: Tpp,
+    consent_id: str,
+    *,
+    rar_form: bool = False,
+    payment: bool = False,
+    **overrides: str | None,
+) -> tuple[Pushed, TestResponse]:
+    """The consent page for ``consent_id`` named in PAR the UK way (``claims``) or, with
+    ``rar_form``, by RFC 9396 ``authorization_details`` (of type payment_initiation for a
+    ``payment``); ``overrides`` go to PAR as they are."""
+    if rar_form:
+        details = payment_rar(consent_id) if payment else rar(consent_id)
+        naming = {"authorization_details": as_param(details)}
+    else:
+        naming = {"claims": as_param(intent_claims(consent_id))}
+    return open_consent_page(client, svc, tpp, **naming, **overrides)
+
+
+def text_of(html: str) -> str:
+    """The page's words, tags and repeated spaces removed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def forged_account(app: Flask, forged: str) -> str:
+    """The account id a forged consent form names: ``forged`` as it is, or for
+    "other-user" the first account of another user (bob, seeded here)."""
+    if forged != "other-user":
+        return forged
+    with app.app_context():
+        other = experience(app).users.create("bob", PASSWORD, actor="test").user.id
+    return seed_accounts(app, other)[0].account_id
+
+
+def redirect_params(
+    client: FlaskClient, svc: Services, location: str, response_mode: str
+) -> dict[str, Any]:
+    """The authorization response's parameters in the redirect ``location``: the query, or
+    for ``response_mode`` "jwt" the claims of its verified JARM response."""
+    params: dict[str, Any] = query_params(location)
+    if response_mode == "jwt":
+        params = verify_jarm(client, svc, params["response"])
+    return params
 
 
 def submit_consent(

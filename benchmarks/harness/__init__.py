@@ -26,7 +26,9 @@ from benchmarks.harness.results import git_commit
 from benchmarks.harness.results import load_average
 from benchmarks.harness.results import machine
 from benchmarks.harness.results import report
+from benchmarks.harness.server import Run
 from benchmarks.harness.server import backends
+from benchmarks.harness.server import bench_run
 from benchmarks.harness.server import gunicorn
 from benchmarks.harness.server import register_client
 from benchmarks.harness.server import run_cli
@@ -39,8 +41,10 @@ __all__ = [
     "Options",
     "Outcome",
     "Prepared",
+    "Run",
     "add_backend_arguments",
     "backends",
+    "bench_run",
     "checked_options",
     "drive",
     "fetch_nonce",

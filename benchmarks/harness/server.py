@@ -7,9 +7,13 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
+import signal
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +24,11 @@ from sqlalchemy.pool import NullPool
 
 from benchmarks.harness.options import LOOPBACK
 from benchmarks.harness.options import Options
+from benchmarks.harness.results import load_average
 from tppkit import PrivateKey
 from tppkit.local_server import ServerDidNotStartError
 from tppkit.local_server import cli
+from tppkit.local_server import free_port
 from tppkit.local_server import serving
 from tppkit.registration import cli_register
 
@@ -123,3 +129,32 @@ def register_client(
         env, workdir, client_id, "ES256", *flags, redirect_uri=redirect_uri, scope=scope, name=name
     )
     return key
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one server benchmark run is known by: its id (the database and Redis prefix),
+    the loopback port and issuer its server answers on, its scratch directory and the
+    machine's load before it started (for the report)."""
+
+    run_id: str
+    port: int
+    issuer: str
+    workdir: Path
+    load_before: list[float]
+
+
+@contextmanager
+def bench_run(workdir_prefix: str) -> Iterator[Run]:
+    """The scaffolding every server benchmark's main() shares: SIGTERM (e.g. from
+    ``timeout``) unwinds like Ctrl-C so the clean-up still runs, the load is read before
+    anything starts, and the scratch directory is removed at the end, also on failure."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    load_before = load_average()
+    run_id = secrets.token_hex(4)
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix=workdir_prefix))
+    try:
+        yield Run(run_id, port, f"http://{LOOPBACK}:{port}", workdir, load_before)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ from dataclasses import field
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 import pytest
@@ -48,6 +50,9 @@ from tppkit import server_keys
 from tppkit.local_server import cli
 from tppkit.local_server import free_port
 from tppkit.local_server import serving
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.subprocess]
 
@@ -179,35 +184,85 @@ def live_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]
         print(f"--- server log (tail)\n{log.read_text(errors='replace')[-6000:]}")
 
 
-@pytest.fixture
-def tpp(live_server: LiveServer, callback_server: CallbackServer, tmp_path: Path) -> Tpp:
-    """The client and the user, registered the way an operator does: through the CLI."""
+def register_tpp_via_cli(
+    server: LiveServer,
+    callback: CallbackServer,
+    client_id: str,
+    name: str,
+    scope: str,
+    tmp_path: Path,
+) -> tuple[Tpp, dict[str, Any]]:
+    """Register a DPoP-bound ES256 client the way an operator does, through the CLI: the
+    TPP kit for it and what the CLI answered (shared by every browser test's client)."""
     key = generate_key("ES256")
     jwks_file = tmp_path / "tpp-jwks.json"
     jwks_file.write_text(json.dumps(public_jwks(key)))
     registered = cli(
-        live_server.env,
+        server.env,
         "clients",
         "create",
         "--name",
-        CLIENT_NAME,
+        name,
         "--client-id",
-        CLIENT_ID,
+        client_id,
         "--redirect-uri",
-        callback_server.url,
+        callback.url,
         "--scope",
-        SCOPE,
+        scope,
         "--jwks-file",
         str(jwks_file),
         "--dpop-bound-access-tokens",
     )
+    return Tpp(client_id, key, "ES256", server.base, callback.url, scope=scope), registered
+
+
+@pytest.fixture
+def tpp(live_server: LiveServer, callback_server: CallbackServer, tmp_path: Path) -> Tpp:
+    """The client and the user, registered the way an operator does: through the CLI."""
+    client, registered = register_tpp_via_cli(
+        live_server, callback_server, CLIENT_ID, CLIENT_NAME, SCOPE, tmp_path
+    )
     assert registered["client_id"] == CLIENT_ID
     assert registered["dpop_bound_access_tokens"] is True
     cli(live_server.env, "users", "create", USERNAME, stdin=PASSWORD + "\n")
-    return Tpp(CLIENT_ID, key, "ES256", live_server.base, callback_server.url, scope=SCOPE)
+    return client
+
+
+def authorize_url(tpp: Tpp, pushed: HttpResponse) -> str:
+    """The front-channel /authorize URL for the request PAR answered with ``pushed``."""
+    query = urllib.parse.urlencode(
+        {"client_id": tpp.client_id, "request_uri": pushed.json()["request_uri"]}
+    )
+    return f"{tpp.issuer}/authorize?{query}"
+
+
+def keep_screenshot(screenshot: Path) -> None:
+    """Copy ``screenshot`` to AUTHSERVER_SCREENSHOT_DIR when it is set (how the README's
+    pictures are made)."""
+    if os.environ.get("AUTHSERVER_SCREENSHOT_DIR"):
+        shutil.copy(screenshot, Path(os.environ["AUTHSERVER_SCREENSHOT_DIR"]) / screenshot.name)
 
 
 # --- the user in Chromium ---------------------------------------------------------------
+
+
+def sign_in(page: Page, username: str, password: str, *, lands_on: str = "**/consent") -> None:
+    """Fill in and submit the login form, then wait for the page it leads to (by default
+    the consent page), as every browser test's user does."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lands_on)
+
+
+def approve_and_wait(page: Page, callback: CallbackServer) -> None:
+    """Press Approve and wait (up to CALLBACK_WAIT_SECONDS) until the redirect reaches the
+    TPP's callback; the caller asserts that it did. Polls through Playwright (not a bare
+    sleep) so its events keep flowing."""
+    page.get_by_role("button", name="Approve").click()
+    deadline = time.monotonic() + CALLBACK_WAIT_SECONDS
+    while not callback.received and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
 
 
 def sign_in_and_approve(
@@ -228,10 +283,7 @@ def sign_in_and_approve(
             page.on("console", lambda message: console.append(message.text))
 
             page.goto(authorize_url)
-            page.get_by_label("Username").fill(USERNAME)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/consent")
+            sign_in(page, USERNAME, PASSWORD)
 
             assert CLIENT_NAME in page.get_by_role("heading", level=1).inner_text()
             scope_words = page.locator("ul.scopes li").all_inner_texts()
@@ -239,11 +291,7 @@ def sign_in_and_approve(
             assert any("accounts, balances and transactions" in w for w in scope_words)
             page.screenshot(path=str(screenshot), full_page=True)
 
-            page.get_by_role("button", name="Approve").click()
-            # Poll through Playwright (not a bare sleep) so its events keep flowing.
-            deadline = time.monotonic() + CALLBACK_WAIT_SECONDS
-            while not callback.received and time.monotonic() < deadline:
-                page.wait_for_timeout(100)
+            approve_and_wait(page, callback)
             if not callback.received:
                 # A CSP violation shows here, e.g. a consent page whose form-action does
                 # not allow the redirect to the client (Chromium checks the 303 too).
@@ -358,14 +406,12 @@ def test_code_flow_with_dpop_login_consent_jarm_tokens_and_refresh_reuse(
     assert pushed.status == 201, pushed.text
     [(path, challenge)] = client.challenges
     assert (path, challenge.status) == ("/par", 400), challenge.text
-    query = urllib.parse.urlencode(
-        {"client_id": tpp.client_id, "request_uri": pushed.json()["request_uri"]}
-    )
+    url = authorize_url(tpp, pushed)
 
     screenshot = tmp_path / "consent.png"
     arrived = sign_in_and_approve(
         chromium,
-        f"{tpp.issuer}/authorize?{query}",
+        url,
         callback_server,
         screenshot,
     )
@@ -462,10 +508,7 @@ def withdraw_on_dashboard(chromium: Path, base: str, screenshot: Path) -> list[s
             page.set_default_timeout(15_000)
             page.goto(f"{base}/account/consents")
             page.wait_for_url("**/login")  # signed out: the dashboard sends us to log in
-            page.get_by_label("Username").fill(USERNAME)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/account/consents")
+            sign_in(page, USERNAME, PASSWORD, lands_on="**/account/consents")
             listed = page.locator("li.consent")
             assert listed.count() == 1
             assert CLIENT_NAME in listed.first.get_by_role("heading").inner_text()
@@ -492,12 +535,8 @@ def test_user_withdraws_consent_on_the_dashboard_and_the_tokens_die(
     params, verifier = tpp.authorization_params()
     pushed = client.send("POST", "/par", form=params)
     assert pushed.status == 201, pushed.text
-    query = urllib.parse.urlencode(
-        {"client_id": tpp.client_id, "request_uri": pushed.json()["request_uri"]}
-    )
-    arrived = sign_in_and_approve(
-        chromium, f"{tpp.issuer}/authorize?{query}", callback_server, tmp_path / "consent.png"
-    )
+    url = authorize_url(tpp, pushed)
+    arrived = sign_in_and_approve(chromium, url, callback_server, tmp_path / "consent.png")
     issued = client.token(
         grant_type="authorization_code",
         code=arrived.query["code"],

@@ -22,6 +22,7 @@ from joserfc.jwk import import_key
 
 from tests.browser.test_code_flow_in_chromium import CHROMIUM_ARGS
 from tests.browser.test_code_flow_in_chromium import chromium  # noqa: F401 - the fixture
+from tests.browser.test_code_flow_in_chromium import sign_in
 from tppkit.local_server import cli
 from tppkit.local_server import free_port
 from tppkit.local_server import serving
@@ -99,10 +100,7 @@ def test_example_tpp_from_start_page_to_resource_response(
             page.goto(tpp_base + "/")
             page.get_by_role("link", name="Connect your bank").click()
             page.wait_for_url("**/login")
-            page.get_by_label("Username").fill(user["username"])
-            page.get_by_label("Password").fill(user["password"])
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/consent")
+            sign_in(page, user["username"], user["password"])
             page.get_by_role("button", name="Approve").click()
             page.wait_for_url(f"{tpp_base}/callback?**")
             assert page.get_by_role("heading", level=1).inner_text() == "Connected"

@@ -15,30 +15,29 @@ picture, ``docs/open-banking-consent.png``, is made that way).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
 from joserfc import jwt
 
-from tests.browser.test_code_flow_in_chromium import CALLBACK_WAIT_SECONDS
 from tests.browser.test_code_flow_in_chromium import CHROMIUM_ARGS
 from tests.browser.test_code_flow_in_chromium import CallbackServer
 from tests.browser.test_code_flow_in_chromium import DPoPClient
 from tests.browser.test_code_flow_in_chromium import LiveServer
 from tests.browser.test_code_flow_in_chromium import Received
+from tests.browser.test_code_flow_in_chromium import approve_and_wait
+from tests.browser.test_code_flow_in_chromium import authorize_url
 from tests.browser.test_code_flow_in_chromium import callback_server  # noqa: F401 - fixture
 from tests.browser.test_code_flow_in_chromium import chromium  # noqa: F401 - fixture
+from tests.browser.test_code_flow_in_chromium import keep_screenshot
 from tests.browser.test_code_flow_in_chromium import live_server  # noqa: F401 - fixture
+from tests.browser.test_code_flow_in_chromium import register_tpp_via_cli
+from tests.browser.test_code_flow_in_chromium import sign_in
 from tppkit import Tpp
 from tppkit import UrllibTransport
 from tppkit import generate_key
-from tppkit import public_jwks
 from tppkit import server_keys
 from tppkit.local_server import cli
 
@@ -65,26 +64,10 @@ def ob_tpp(
     callback_server: CallbackServer,  # noqa: F811 - the fixture imported above
     tmp_path: Path,
 ) -> Tpp:
-    key = generate_key("ES256")
-    jwks_file = tmp_path / "tpp-jwks.json"
-    jwks_file.write_text(json.dumps(public_jwks(key)))
-    cli(
-        live_server.env,
-        "clients",
-        "create",
-        "--name",
-        CLIENT_NAME,
-        "--client-id",
-        CLIENT_ID,
-        "--redirect-uri",
-        callback_server.url,
-        "--scope",
-        SCOPE,
-        "--jwks-file",
-        str(jwks_file),
-        "--dpop-bound-access-tokens",
+    client, _answer = register_tpp_via_cli(
+        live_server, callback_server, CLIENT_ID, CLIENT_NAME, SCOPE, tmp_path
     )
-    return Tpp(CLIENT_ID, key, "ES256", live_server.base, callback_server.url, scope=SCOPE)
+    return client
 
 
 def approve_one_account(
@@ -104,10 +87,7 @@ def approve_one_account(
             page = browser.new_page(viewport={"width": 900, "height": 1000})
             page.set_default_timeout(15_000)
             page.goto(authorize_url)
-            page.get_by_label("Username").fill(user["username"])
-            page.get_by_label("Password").fill(user["password"])
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/consent")
+            sign_in(page, user["username"], user["password"])
 
             assert CLIENT_NAME in page.get_by_role("heading", level=1).inner_text()
             headings = page.get_by_role("heading", level=2).all_inner_texts()
@@ -127,10 +107,7 @@ def approve_one_account(
             boxes.first.check()
             page.screenshot(path=str(screenshot), full_page=True)
 
-            page.get_by_role("button", name="Approve").click()
-            deadline = time.monotonic() + CALLBACK_WAIT_SECONDS
-            while not callback.received and time.monotonic() < deadline:
-                page.wait_for_timeout(100)
+            approve_and_wait(page, callback)
             assert callback.received, "the browser never reached the redirect_uri"
         finally:
             browser.close()
@@ -176,17 +153,12 @@ def test_tpp_reads_exactly_the_account_the_user_chose(
     params, verifier = ob_tpp.authorization_params(claims=json.dumps(claims))
     pushed = client.send("POST", "/par", form=params)
     assert pushed.status == 201, pushed.text
-    query = urllib.parse.urlencode(
-        {"client_id": ob_tpp.client_id, "request_uri": pushed.json()["request_uri"]}
-    )
+    url = authorize_url(ob_tpp, pushed)
 
     # 3. The person, in Chromium.
     screenshot = tmp_path / "open-banking-consent.png"
-    arrived, labels = approve_one_account(
-        chromium, f"{ob_tpp.issuer}/authorize?{query}", demo, callback_server, screenshot
-    )
-    if os.environ.get("AUTHSERVER_SCREENSHOT_DIR"):
-        shutil.copy(screenshot, Path(os.environ["AUTHSERVER_SCREENSHOT_DIR"]) / screenshot.name)
+    arrived, labels = approve_one_account(chromium, url, demo, callback_server, screenshot)
+    keep_screenshot(screenshot)
     assert arrived.query.get("state") == params["state"], arrived.query
 
     # 4. Tokens carry the consent.

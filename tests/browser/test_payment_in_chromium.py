@@ -15,33 +15,32 @@ Set ``AUTHSERVER_SCREENSHOT_DIR`` to keep the consent page's screenshot.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import time
-import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.test_code_flow_in_chromium import CALLBACK_WAIT_SECONDS
 from tests.browser.test_code_flow_in_chromium import CHROMIUM_ARGS
 from tests.browser.test_code_flow_in_chromium import CallbackServer
 from tests.browser.test_code_flow_in_chromium import DPoPClient
 from tests.browser.test_code_flow_in_chromium import LiveServer
 from tests.browser.test_code_flow_in_chromium import Received
+from tests.browser.test_code_flow_in_chromium import approve_and_wait
 from tests.browser.test_code_flow_in_chromium import asks_for_nonce
+from tests.browser.test_code_flow_in_chromium import authorize_url
 from tests.browser.test_code_flow_in_chromium import callback_server  # noqa: F401 - fixture
 from tests.browser.test_code_flow_in_chromium import chromium  # noqa: F401 - fixture
 from tests.browser.test_code_flow_in_chromium import header
+from tests.browser.test_code_flow_in_chromium import keep_screenshot
 from tests.browser.test_code_flow_in_chromium import live_server  # noqa: F401 - fixture
+from tests.browser.test_code_flow_in_chromium import register_tpp_via_cli
+from tests.browser.test_code_flow_in_chromium import sign_in
 from tppkit import HttpResponse
 from tppkit import Tpp
 from tppkit import UrllibTransport
 from tppkit import dpop_proof
 from tppkit import generate_key
-from tppkit import public_jwks
 from tppkit.local_server import cli
 from tppkit.ob_signing import ob_signature
 
@@ -73,26 +72,10 @@ def pisp_tpp(
     callback_server: CallbackServer,  # noqa: F811 - the fixture imported above
     tmp_path: Path,
 ) -> Tpp:
-    key = generate_key("ES256")
-    jwks_file = tmp_path / "tpp-jwks.json"
-    jwks_file.write_text(json.dumps(public_jwks(key)))
-    cli(
-        live_server.env,
-        "clients",
-        "create",
-        "--name",
-        CLIENT_NAME,
-        "--client-id",
-        CLIENT_ID,
-        "--redirect-uri",
-        callback_server.url,
-        "--scope",
-        SCOPE,
-        "--jwks-file",
-        str(jwks_file),
-        "--dpop-bound-access-tokens",
+    client, _answer = register_tpp_via_cli(
+        live_server, callback_server, CLIENT_ID, CLIENT_NAME, SCOPE, tmp_path
     )
-    return Tpp(CLIENT_ID, key, "ES256", live_server.base, callback_server.url, scope=SCOPE)
+    return client
 
 
 def signed_post(client: DPoPClient, path: str, token: str, body: Any) -> HttpResponse:
@@ -137,10 +120,7 @@ def pay_from_first_account(
             page = browser.new_page(viewport={"width": 375, "height": 812})  # a phone
             page.set_default_timeout(15_000)
             page.goto(authorize_url)
-            page.get_by_label("Username").fill(user["username"])
-            page.get_by_label("Password").fill(user["password"])
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/consent")
+            sign_in(page, user["username"], user["password"])
 
             assert CLIENT_NAME in page.get_by_role("heading", level=1).inner_text()
             assert page.locator(".amount").inner_text() == "£45.00"
@@ -159,10 +139,7 @@ def pay_from_first_account(
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
             page.screenshot(path=str(screenshot), full_page=True)
 
-            page.get_by_role("button", name="Approve").click()
-            deadline = time.monotonic() + CALLBACK_WAIT_SECONDS
-            while not callback.received and time.monotonic() < deadline:
-                page.wait_for_timeout(100)
+            approve_and_wait(page, callback)
             assert callback.received, "the browser never reached the redirect_uri"
         finally:
             browser.close()
@@ -194,17 +171,12 @@ def test_tpp_pays_once_from_the_account_the_user_picked(
     params, verifier = pisp_tpp.authorization_params(authorization_details=json.dumps(details))
     pushed = client.send("POST", "/par", form=params)
     assert pushed.status == 201, pushed.text
-    query = urllib.parse.urlencode(
-        {"client_id": pisp_tpp.client_id, "request_uri": pushed.json()["request_uri"]}
-    )
+    url = authorize_url(pisp_tpp, pushed)
 
     # 3. The person, in Chromium at phone width.
     screenshot = tmp_path / "payment-consent.png"
-    arrived, debtor = pay_from_first_account(
-        chromium, f"{pisp_tpp.issuer}/authorize?{query}", demo, callback_server, screenshot
-    )
-    if os.environ.get("AUTHSERVER_SCREENSHOT_DIR"):
-        shutil.copy(screenshot, Path(os.environ["AUTHSERVER_SCREENSHOT_DIR"]) / screenshot.name)
+    arrived, debtor = pay_from_first_account(chromium, url, demo, callback_server, screenshot)
+    keep_screenshot(screenshot)
     assert arrived.query.get("state") == params["state"], arrived.query
 
     # 4. The token names the consent and the account it is paid from.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,17 +16,15 @@ from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.db import db
 from authserver.experience import experience
-from tests.flow_fixtures import PASSWORD
-from tests.ob_consents import as_param
 from tests.ob_consents import consent_state
 from tests.ob_consents import create_consent
-from tests.ob_consents import intent_claims
-from tests.ob_consents import open_consent_page
-from tests.ob_consents import rar
+from tests.ob_consents import forged_account
+from tests.ob_consents import open_named_consent_page
+from tests.ob_consents import redirect_params
 from tests.ob_consents import seed_accounts
 from tests.ob_consents import submit_consent
+from tests.ob_consents import text_of
 from tests.par import page
-from tests.par import verify_jarm
 from tppkit import Tpp
 from tppkit import query_params
 
@@ -35,11 +32,6 @@ from tppkit import query_params
 @pytest.fixture
 def accounts(app: Flask, user: str) -> list[Account]:
     return seed_accounts(app, user)
-
-
-def text_of(html: str) -> str:
-    """The page's words, tags and repeated spaces removed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def test_page_shows_the_tpp_the_permissions_in_words_the_expiry_and_the_accounts(
@@ -52,9 +44,7 @@ def test_page_shows_the_tpp_the_permissions_in_words_the_expiry_and_the_accounts
 ) -> None:
     expiry = clock.now() + timedelta(days=40)
     consent_id = create_consent(app, services_, tpp.client_id, expires_at=expiry)
-    _pushed, shown = open_consent_page(
-        client, services_, tpp, claims=as_param(intent_claims(consent_id))
-    )
+    _pushed, shown = open_named_consent_page(client, services_, tpp, consent_id)
     assert shown.status_code == 200, shown.get_data(as_text=True)
     html = shown.get_data(as_text=True)
     words = text_of(html)
@@ -91,9 +81,7 @@ def test_an_open_ended_consent_says_it_has_no_end_date(
     app: Flask, client: FlaskClient, services_: Services, tpp: Tpp, accounts: list[Account]
 ) -> None:
     consent_id = create_consent(app, services_, tpp.client_id, expires_at=None)
-    _pushed, shown = open_consent_page(
-        client, services_, tpp, authorization_details=as_param(rar(consent_id))
-    )
+    _pushed, shown = open_named_consent_page(client, services_, tpp, consent_id, rar_form=True)
     assert "This access has no end date." in text_of(shown.get_data(as_text=True))
 
 
@@ -102,9 +90,7 @@ def test_approve_records_exactly_the_chosen_account(
 ) -> None:
     assert len(accounts) >= 2
     consent_id = create_consent(app, services_, tpp.client_id)
-    pushed, shown = open_consent_page(
-        client, services_, tpp, claims=as_param(intent_claims(consent_id))
-    )
+    pushed, shown = open_named_consent_page(client, services_, tpp, consent_id)
     chosen = accounts[1].account_id
     decided = submit_consent(client, services_, shown, accounts=[chosen])
     assert decided.status_code == 303, decided.get_data(as_text=True)
@@ -116,9 +102,7 @@ def test_approve_without_an_account_shows_the_page_again_and_records_nothing(
     app: Flask, client: FlaskClient, services_: Services, tpp: Tpp, accounts: list[Account]
 ) -> None:
     consent_id = create_consent(app, services_, tpp.client_id)
-    _pushed, shown = open_consent_page(
-        client, services_, tpp, claims=as_param(intent_claims(consent_id))
-    )
+    _pushed, shown = open_named_consent_page(client, services_, tpp, consent_id)
     again = submit_consent(client, services_, shown, accounts=[])
     assert again.status_code == 400
     html = again.get_data(as_text=True)
@@ -140,14 +124,9 @@ def test_an_account_the_user_does_not_hold_is_refused(
     accounts: list[Account],
     forged: str,
 ) -> None:
-    if forged == "other-user":
-        with app.app_context():
-            other = experience(app).users.create("bob", PASSWORD, actor="test").user.id
-        forged = seed_accounts(app, other)[0].account_id
+    forged = forged_account(app, forged)
     consent_id = create_consent(app, services_, tpp.client_id)
-    _pushed, shown = open_consent_page(
-        client, services_, tpp, claims=as_param(intent_claims(consent_id))
-    )
+    _pushed, shown = open_named_consent_page(client, services_, tpp, consent_id)
     refused = submit_consent(client, services_, shown, accounts=[accounts[0].account_id, forged])
     assert refused.status_code == 400
     assert "Only your own accounts can be shared." in refused.get_data(as_text=True)
@@ -165,20 +144,14 @@ def test_deny_rejects_the_consent_and_the_tpp_gets_access_denied(
     response_mode: str,
 ) -> None:
     consent_id = create_consent(app, services_, tpp.client_id)
-    pushed, shown = open_consent_page(
-        client,
-        services_,
-        tpp,
-        authorization_details=as_param(rar(consent_id)),
-        response_mode=response_mode,
+    pushed, shown = open_named_consent_page(
+        client, services_, tpp, consent_id, rar_form=True, response_mode=response_mode
     )
     denied = submit_consent(client, services_, shown, approve=False)
     assert denied.status_code == 303
     location = denied.headers["Location"]
     assert location.startswith(tpp.redirect_uri)
-    params: dict[str, Any] = query_params(location)
-    if response_mode == "jwt":
-        params = verify_jarm(client, services_, params["response"])
+    params = redirect_params(client, services_, location, response_mode)
     assert params["error"] == "access_denied"
     assert params["state"] == pushed.params["state"]
     assert "code" not in params
@@ -194,9 +167,7 @@ def test_a_consent_decided_meanwhile_is_not_shown(
     user: str,
 ) -> None:
     consent_id = create_consent(app, services_, tpp.client_id)
-    _pushed, shown = open_consent_page(
-        client, services_, tpp, claims=as_param(intent_claims(consent_id))
-    )
+    _pushed, shown = open_named_consent_page(client, services_, tpp, consent_id)
     assert shown.status_code == 200
     with app.app_context():
         experience(app).consents.reject(consent_id, user_id=user, request_id="t")
@@ -216,9 +187,7 @@ def test_a_consent_that_expired_while_the_user_signed_in_is_not_shown(
 ) -> None:
     expiry = clock.now() + timedelta(seconds=30)
     consent_id = create_consent(app, services_, tpp.client_id, expires_at=expiry)
-    _pushed, shown = open_consent_page(
-        client, services_, tpp, claims=as_param(intent_claims(consent_id))
-    )
+    _pushed, shown = open_named_consent_page(client, services_, tpp, consent_id)
     assert shown.status_code == 200
     clock.advance(30)
     refused = submit_consent(client, services_, shown, accounts=[accounts[0].account_id])

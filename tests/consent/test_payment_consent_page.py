@@ -20,22 +20,23 @@ from authserver.context import Services
 from authserver.db import db
 from authserver.experience import experience
 from tests.accounts.data import make_account
-from tests.flow_fixtures import PASSWORD
 from tests.lifecycle import introspection
 from tests.ob_consents import PAYEE_IBAN
 from tests.ob_consents import approved_payment_tokens
 from tests.ob_consents import as_param
 from tests.ob_consents import consent_state
 from tests.ob_consents import create_payment_consent
+from tests.ob_consents import forged_account
 from tests.ob_consents import initiation
 from tests.ob_consents import intent_claims
-from tests.ob_consents import open_consent_page
+from tests.ob_consents import open_named_consent_page
 from tests.ob_consents import payment_rar
+from tests.ob_consents import redirect_params
 from tests.ob_consents import seed_accounts
 from tests.ob_consents import submit_consent
+from tests.ob_consents import text_of
 from tests.par import SERVER_ALGS
 from tests.par import server_keys
-from tests.par import verify_jarm
 from tppkit import Tpp
 from tppkit import query_params
 
@@ -46,11 +47,6 @@ SCOPE = "openid payments:write"
 @pytest.fixture
 def accounts(app: Flask, user: str) -> list[Account]:
     return seed_accounts(app, user)
-
-
-def text_of(html: str) -> str:
-    """The page's words, tags and repeated spaces removed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def open_payment_page(
@@ -65,12 +61,9 @@ def open_payment_page(
     """A payment consent named in PAR (RFC 9396 or UK form), the user signed in: (ConsentId,
     the pushed request, the page)."""
     consent_id = create_payment_consent(app, svc, tpp.client_id, **consent)
-    naming = (
-        {"authorization_details": as_param(payment_rar(consent_id))}
-        if rar_form
-        else {"claims": as_param(intent_claims(consent_id))}
+    pushed, shown = open_named_consent_page(
+        client, svc, tpp, consent_id, rar_form=rar_form, payment=True, scope=SCOPE
     )
-    pushed, shown = open_consent_page(client, svc, tpp, scope=SCOPE, **naming)
     return consent_id, pushed, shown
 
 
@@ -175,10 +168,7 @@ def test_an_account_the_user_does_not_hold_is_refused(
     accounts: list[Account],
     forged: str,
 ) -> None:
-    if forged == "other-user":
-        with app.app_context():
-            other = experience(app).users.create("bob", PASSWORD, actor="test").user.id
-        forged = seed_accounts(app, other)[0].account_id
+    forged = forged_account(app, forged)
     consent_id, _pushed, shown = open_payment_page(app, client, services_, tpp)
     refused = submit_consent(client, services_, shown, debtor=forged)
     assert refused.status_code == 400
@@ -243,18 +233,12 @@ def test_deny_rejects_the_payment_consent_and_the_tpp_gets_access_denied(
     response_mode: str,
 ) -> None:
     consent_id = create_payment_consent(app, services_, tpp.client_id)
-    pushed, shown = open_consent_page(
-        client,
-        services_,
-        tpp,
-        authorization_details=as_param(payment_rar(consent_id)),
-        response_mode=response_mode,
+    pushed, shown = open_named_consent_page(
+        client, services_, tpp, consent_id, rar_form=True, payment=True, response_mode=response_mode
     )
     denied = submit_consent(client, services_, shown, approve=False)
     assert denied.status_code == 303
-    params: dict[str, Any] = query_params(denied.headers["Location"])
-    if response_mode == "jwt":
-        params = verify_jarm(client, services_, params["response"])
+    params = redirect_params(client, services_, denied.headers["Location"], response_mode)
     assert params["error"] == "access_denied"
     assert params["state"] == pushed.params["state"]
     assert consent_state(app, consent_id) == ("RJCT", [], ["AWAU", "RJCT"])

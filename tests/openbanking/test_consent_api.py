@@ -39,15 +39,21 @@ ISO_WITH_ZONE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00")
 TPP_WITHDREW = "withdrawn by the third party"
 
 
+def accounts_token(client: FlaskClient, svc: Services, tpp: Tpp) -> str:
+    """``tpp``'s client-credentials token with accounts:read: for the fixture, and again
+    after the clock has moved past the first one's life."""
+    return client_credentials_token(client, svc, tpp, scope="accounts:read")
+
+
 @pytest.fixture
 def token(client: FlaskClient, services_: Services, tpp: Tpp) -> str:
     """tpp-one's client-credentials token with accounts:read."""
-    return client_credentials_token(client, services_, tpp, scope="accounts:read")
+    return accounts_token(client, services_, tpp)
 
 
 @pytest.fixture
 def other_token(client: FlaskClient, services_: Services, make_tpp: Any) -> str:
-    return client_credentials_token(client, services_, make_tpp("tpp-two"), scope="accounts:read")
+    return accounts_token(client, services_, make_tpp("tpp-two"))
 
 
 def authorise(app: Flask, consent_id: str, user: str) -> None:
@@ -55,6 +61,17 @@ def authorise(app: Flask, consent_id: str, user: str) -> None:
         experience(app).consents.authorise(
             consent_id, user_id=user, accounts=["acc-1"], request_id="test"
         )
+
+
+def create_expiring(
+    client: FlaskClient, svc: Services, token: str, clock: FrozenClock, seconds: int = 30
+) -> str:
+    """A new consent of the token's client expiring ``seconds`` after the frozen clock's
+    now; its ConsentId."""
+    expiry = (clock.now() + timedelta(seconds=seconds)).isoformat()
+    created = create(client, svc, token, ExpirationDateTime=expiry)
+    consent_id: str = created["Data"]["ConsentId"]
+    return consent_id
 
 
 # -- POST ---------------------------------------------------------------------------------
@@ -368,7 +385,7 @@ def test_delete_an_authorised_consent_cancels_it_and_kills_its_tokens(
 ) -> None:
     consent_id = str(claims_of(tokens["access_token"])["consent_id"])
     assert userinfo(client, services_, tokens["access_token"]).status_code == 200
-    token = client_credentials_token(client, services_, tpp, scope="accounts:read")
+    token = accounts_token(client, services_, tpp)
 
     response = call(client, services_, "DELETE", f"{CONSENTS}/{consent_id}", token)
 
@@ -418,15 +435,14 @@ def test_delete_of_a_final_consent_is_204_and_changes_nothing(
     clock: FrozenClock,
     final: str,
 ) -> None:
-    token = client_credentials_token(client, services_, tpp, scope="accounts:read")
-    expiry = (clock.now() + timedelta(seconds=30)).isoformat()
-    consent_id = create(client, services_, token, ExpirationDateTime=expiry)["Data"]["ConsentId"]
+    token = accounts_token(client, services_, tpp)
+    consent_id = create_expiring(client, services_, token, clock)
     path = f"{CONSENTS}/{consent_id}"
     if final != "RJCT":
         authorise(app, consent_id, user)
     if final == "EXPD":
         clock.advance(60)
-        token = client_credentials_token(client, services_, tpp, scope="accounts:read")
+        token = accounts_token(client, services_, tpp)
         assert call(client, services_, "GET", path, token).get_json()["Data"]["Status"] == "EXPD"
     else:
         assert call(client, services_, "DELETE", path, token).status_code == 204
@@ -464,15 +480,14 @@ def test_an_authorised_consent_past_expiry_is_expd_when_read(
     user: str,
     clock: FrozenClock,
 ) -> None:
-    token = client_credentials_token(client, services_, tpp, scope="accounts:read")
-    expiry = (clock.now() + timedelta(seconds=30)).isoformat()
-    consent_id = create(client, services_, token, ExpirationDateTime=expiry)["Data"]["ConsentId"]
+    token = accounts_token(client, services_, tpp)
+    consent_id = create_expiring(client, services_, token, clock)
     authorise(app, consent_id, user)
     path = f"{CONSENTS}/{consent_id}"
     assert call(client, services_, "GET", path, token).get_json()["Data"]["Status"] == "AUTH"
 
     clock.advance(31)
-    token = client_credentials_token(client, services_, tpp, scope="accounts:read")
+    token = accounts_token(client, services_, tpp)
     data = call(client, services_, "GET", path, token).get_json()["Data"]
 
     assert data["Status"] == "EXPD"

@@ -57,6 +57,36 @@ def assert_refused(response: TestResponse, error: str, description: str) -> None
     assert body["error_description"] == description
 
 
+ERRORS = {UK: "invalid_request", RAR: "invalid_authorization_details"}
+
+
+def assert_naming_refused(
+    client: FlaskClient,
+    svc: Services,
+    tpp: Tpp,
+    named: dict[str, str],
+    description: str,
+) -> None:
+    """Push the PAR parameter ``named`` plainly and check the refusal: the error code of
+    the form the consent is named in (ERRORS, by the parameter's name) and
+    ``description``."""
+    (form,) = named
+    response = push_plain(client, svc, tpp, **named)
+    assert_refused(response, ERRORS[form], description)
+
+
+def decide(app: Flask, consent_id: str, user: str, decision: str = "authorised") -> None:
+    """Record the user's decision on ``consent_id`` (authorised for "acc-1", or rejected)
+    as the consent page would, committed."""
+    with app.app_context():
+        consents = experience(app).consents
+        if decision == "authorised":
+            consents.authorise(consent_id, user_id=user, accounts=["acc-1"], request_id="t")
+        else:
+            consents.reject(consent_id, user_id=user, request_id="t")
+        db.session.commit()
+
+
 # -- accepted ---------------------------------------------------------------------------
 
 
@@ -134,15 +164,14 @@ def test_claims_without_the_intent_claim_name_no_consent(
 
 # -- the consent must be this client's, awaiting authorisation and unexpired -------------
 
-ERRORS = {UK: "invalid_request", RAR: "invalid_authorization_details"}
-
 
 @pytest.mark.parametrize("form", [UK, RAR])
 def test_unknown_consent_is_refused(
     client: FlaskClient, services_: Services, tpp: Tpp, form: str
 ) -> None:
-    response = push_plain(client, services_, tpp, **naming(form, "no-such-consent"))
-    assert_refused(response, ERRORS[form], "The consent is unknown.")
+    assert_naming_refused(
+        client, services_, tpp, naming(form, "no-such-consent"), "The consent is unknown."
+    )
 
 
 @pytest.mark.parametrize("form", [UK, RAR])
@@ -151,8 +180,9 @@ def test_another_clients_consent_is_refused(
 ) -> None:
     tpp, other = make_tpp("tpp-one"), make_tpp("tpp-two")
     consent_id = create_consent(app, services_, other.client_id)
-    response = push_plain(client, services_, tpp, **naming(form, consent_id))
-    assert_refused(response, ERRORS[form], "The consent belongs to another client.")
+    assert_naming_refused(
+        client, services_, tpp, naming(form, consent_id), "The consent belongs to another client."
+    )
 
 
 @pytest.mark.parametrize("form", [UK, RAR])
@@ -167,15 +197,14 @@ def test_a_decided_consent_is_refused(
     decision: str,
 ) -> None:
     consent_id = create_consent(app, services_, tpp.client_id)
-    with app.app_context():
-        consents = experience(app).consents
-        if decision == "authorised":
-            consents.authorise(consent_id, user_id=user, accounts=["acc-1"], request_id="t")
-        else:
-            consents.reject(consent_id, user_id=user, request_id="t")
-        db.session.commit()
-    response = push_plain(client, services_, tpp, **naming(form, consent_id))
-    assert_refused(response, ERRORS[form], "The consent is not awaiting authorisation.")
+    decide(app, consent_id, user, decision)
+    assert_naming_refused(
+        client,
+        services_,
+        tpp,
+        naming(form, consent_id),
+        "The consent is not awaiting authorisation.",
+    )
 
 
 @pytest.mark.parametrize("form", [UK, RAR])
@@ -186,8 +215,9 @@ def test_an_expired_consent_is_refused(
         app, services_, tpp.client_id, expires_at=clock.now() + timedelta(seconds=30)
     )
     clock.advance(30)
-    response = push_plain(client, services_, tpp, **naming(form, consent_id))
-    assert_refused(response, ERRORS[form], "The consent has expired.")
+    assert_naming_refused(
+        client, services_, tpp, naming(form, consent_id), "The consent has expired."
+    )
 
 
 def test_an_open_ended_consent_is_accepted(

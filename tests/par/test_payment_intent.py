@@ -13,15 +13,15 @@ from flask.testing import FlaskClient
 
 from authserver.clock import FrozenClock
 from authserver.context import Services
-from authserver.db import db
-from authserver.experience import experience
 from tests.ob_consents import as_param
 from tests.ob_consents import create_consent
 from tests.ob_consents import create_payment_consent
 from tests.ob_consents import intent_claims
 from tests.ob_consents import payment_rar
 from tests.ob_consents import rar
+from tests.par.test_intent_binding import assert_naming_refused
 from tests.par.test_intent_binding import assert_refused
+from tests.par.test_intent_binding import decide
 from tests.par.test_intent_binding import push_plain
 from tests.par.test_intent_binding import push_signed
 from tests.par.test_intent_binding import stored
@@ -29,7 +29,6 @@ from tppkit import Tpp
 
 UK = "claims"
 RAR = "authorization_details"
-ERRORS = {UK: "invalid_request", RAR: "invalid_authorization_details"}
 WRONG_TYPE = "The authorization_details type does not match the consent."
 
 
@@ -120,8 +119,9 @@ def test_payment_initiation_with_an_extra_field_is_refused(
 def test_an_unknown_payment_consent_is_refused(
     client: FlaskClient, services_: Services, tpp: Tpp, form: str
 ) -> None:
-    response = push_plain(client, services_, tpp, **naming(form, "no-such-consent"))
-    assert_refused(response, ERRORS[form], "The consent is unknown.")
+    assert_naming_refused(
+        client, services_, tpp, naming(form, "no-such-consent"), "The consent is unknown."
+    )
 
 
 @pytest.mark.parametrize("form", [UK, RAR])
@@ -130,8 +130,9 @@ def test_another_clients_payment_consent_is_refused(
 ) -> None:
     tpp, other = make_tpp("tpp-one"), make_tpp("tpp-two")
     consent_id = create_payment_consent(app, services_, other.client_id)
-    response = push_plain(client, services_, tpp, **naming(form, consent_id))
-    assert_refused(response, ERRORS[form], "The consent belongs to another client.")
+    assert_naming_refused(
+        client, services_, tpp, naming(form, consent_id), "The consent belongs to another client."
+    )
 
 
 @pytest.mark.parametrize("form", [UK, RAR])
@@ -139,13 +140,14 @@ def test_an_authorised_payment_consent_is_refused(
     app: Flask, client: FlaskClient, services_: Services, tpp: Tpp, user: str, form: str
 ) -> None:
     consent_id = create_payment_consent(app, services_, tpp.client_id)
-    with app.app_context():
-        experience(app).consents.authorise(
-            consent_id, user_id=user, accounts=["acc-1"], request_id="t"
-        )
-        db.session.commit()
-    response = push_plain(client, services_, tpp, **naming(form, consent_id))
-    assert_refused(response, ERRORS[form], "The consent is not awaiting authorisation.")
+    decide(app, consent_id, user)
+    assert_naming_refused(
+        client,
+        services_,
+        tpp,
+        naming(form, consent_id),
+        "The consent is not awaiting authorisation.",
+    )
 
 
 @pytest.mark.parametrize("form", [UK, RAR])
@@ -155,8 +157,9 @@ def test_an_expired_payment_consent_is_refused(
     expiry = clock.now() + timedelta(seconds=30)
     consent_id = create_payment_consent(app, services_, tpp.client_id, expires_at=expiry)
     clock.advance(30)
-    response = push_plain(client, services_, tpp, **naming(form, consent_id))
-    assert_refused(response, ERRORS[form], "The consent has expired.")
+    assert_naming_refused(
+        client, services_, tpp, naming(form, consent_id), "The consent has expired."
+    )
 
 
 def test_a_foreign_payment_consent_named_with_the_wrong_type_says_foreign(
