@@ -6,6 +6,7 @@ nested bodies; and an unreachable database or store is a 503."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from collections.abc import Callable
@@ -54,6 +55,8 @@ from tests.payments.kit import create_consent as create_pisp_consent
 from tests.payments.kit import debtor_account
 from tests.payments.kit import payer
 from tests.payments.kit import payment_body
+from tests.web.hostile import ASSERTION_TYPE
+from tests.web.hostile import FORM_ENDPOINTS
 from tests.web.test_database_outage import down_app  # noqa: F401 -- the fixture
 from tppkit import Tpp
 from tppkit import dpop_proof
@@ -432,6 +435,27 @@ def test_par_with_hostile_claims_and_authorization_details_is_a_4xx(
             if response.status_code != 201:
                 error = response.get_json()["error"]
                 assert error in {"invalid_request", "invalid_authorization_details"}, case
+
+
+def test_a_deeply_nested_client_assertion_is_invalid_client(
+    client: FlaskClient, services_: Services, tpp: Tpp
+) -> None:
+    """PAR (and every client-authenticated endpoint) reads the assertion's claims before
+    checking its signature: nesting past the parser's stack is a bad assertion."""
+    nested = base64.urlsafe_b64encode(b"[" * 10_000 + b"]" * 10_000).rstrip(b"=").decode()
+    header = base64.urlsafe_b64encode(b'{"alg":"ES256"}').rstrip(b"=").decode()
+    params, _verifier = tpp.authorization_params()
+    for path in FORM_ENDPOINTS:
+        form = {
+            **params,
+            "grant_type": "client_credentials",
+            "token": "t",
+            "client_id": tpp.client_id,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": f"{header}.{nested}.c2ln",
+        }
+        response = client.post(path, data=form, base_url=services_.settings.issuer)
+        assert_oauth_error(response, 401, "invalid_client")
 
 
 def test_consent_page_with_hostile_account_fields_is_never_a_500(
