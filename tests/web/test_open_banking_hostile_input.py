@@ -152,18 +152,14 @@ def hostile_bodies(body: dict[str, Any]) -> Iterator[tuple[str, bytes]]:
     """``body`` with each member replaced by each hostile value, and each object given
     each hostile key; JSON escapes keep lone surrogates representable."""
     for path in leaves(body):
-        original = replaced(body, path, None)  # a copy, to read the original from
-        found = body
+        found: Any = body
         for step in path:
             found = found[step]
-        # A valid value with a NUL or control character inside or after it (Python's
+        # A valid value with a NUL or line break inside or after it (Python's
         # fromisoformat stops reading at a NUL), as well as wholly hostile values.
-        spliced = (
-            [found + "\u0000", found[:-3] + "\u0000" + found[-3:], found + "\n"]
-            if isinstance(found, str) and len(found) > 3
-            else []
-        )
-        del original
+        spliced: list[Any] = []
+        if isinstance(found, str) and len(found) > 3:
+            spliced = [found + "\u0000", found[:-3] + "\u0000" + found[-3:], found + "\n"]
         for value in [*spliced, *HOSTILE_VALUES]:
             yield f"{path}={value!r:.40}", json.dumps(replaced(body, path, value)).encode()
     for path in objects(body):
