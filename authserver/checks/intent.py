@@ -72,7 +72,7 @@ class Intent:
 def _json(value: str, error: AuthServerError) -> Any:
     try:
         return json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than the parser's stack
         raise error from None
 
 

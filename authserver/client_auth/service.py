@@ -46,7 +46,7 @@ def _parse(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         token = extract_compact(assertion.encode("ascii"))
         claims = json.loads(token.payload)
-    except (JoseError, ValueError) as exc:
+    except (JoseError, ValueError, RecursionError) as exc:  # Recursion: absurdly nested
         raise _RejectedError(f"assertion is not a compact JWS with JSON claims: {exc}") from None
     if not isinstance(claims, dict):
         raise _RejectedError("assertion claims are not a JSON object")

@@ -62,7 +62,7 @@ def _no_constant(name: str) -> Any:
 def load_object(body: bytes | str) -> dict[str, Any]:
     """The body as a JSON object, or a 400 ``U010`` (Resource.InvalidFormat).
 
-    Strict JSON: UTF-8, no duplicate members, no ``NaN``/``Infinity``.
+    Strict JSON: UTF-8, no duplicate members, no ``NaN``/``Infinity``, no lone surrogates.
     """
     try:
         value = json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
@@ -72,6 +72,14 @@ def load_object(body: bytes | str) -> dict[str, Any]:
         ) from None
     if not isinstance(value, dict):
         raise bad_request(OBError(INVALID_FORMAT, "The body must be a JSON object."))
+    try:
+        # A ``\ud800`` escape decodes to a lone surrogate, which is no text (RFC 7493
+        # §2.1): it could be neither compared, stored nor shown, so refuse it here.
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise bad_request(
+            OBError(INVALID_FORMAT, "The body escapes a lone surrogate: not Unicode text.")
+        ) from None
     return value
 
 

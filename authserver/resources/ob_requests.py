@@ -71,5 +71,5 @@ def json_body() -> Any:
     require_json()
     try:
         return request.get_json()
-    except BadRequest:
+    except (BadRequest, RecursionError):  # nesting deeper than the parser's stack
         raise bad_request(OBError(INVALID_FORMAT, "The body is not valid JSON.")) from None
