@@ -36,8 +36,10 @@ from authserver.checks.identifiers import is_identifier
 from authserver.errors import AuthServerError
 from authserver.errors import InvalidRequestError
 from authserver.fapi import FapiPolicy
-from authserver.openbanking import INTENT_CLAIM
 
+# UK OB: the claim (ID token, userinfo, access token) naming the ConsentId the user
+# authorised; OIDC ``claims`` asks for it as essential. The one definition.
+INTENT_CLAIM = "openbanking_intent_id"
 CLAIMS_FORM = "claims"
 RAR_FORM = "authorization_details"
 # OIDC Core §5.5: the two members of the claims request that can carry the intent.

@@ -4,7 +4,3 @@ Nothing here touches the database or the consent entity: the consent API, the
 accounts resource server and the authorization checks all speak the wire through
 this package, so each wire rule lives here once.
 """
-
-# UK OB: the claim (ID token, userinfo, access token) naming the ConsentId the user
-# authorised; OIDC ``claims`` asks for it as essential.
-INTENT_CLAIM = "openbanking_intent_id"

@@ -12,7 +12,7 @@ from flask import Response
 from flask import g
 from flask import jsonify
 
-from authserver.openbanking import INTENT_CLAIM
+from authserver.checks.intent import INTENT_CLAIM
 from authserver.resources.guard import require_token
 
 bp = Blueprint("userinfo", __name__)

@@ -14,10 +14,10 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from authserver.checks.intent import INTENT_CLAIM
 from authserver.clients.models import Client
 from authserver.clock import Clock
 from authserver.keys.service import KeyService
-from authserver.openbanking import INTENT_CLAIM
 from authserver.settings import TokenSettings
 from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.verifier import ACCESS_TOKEN_TYPE
