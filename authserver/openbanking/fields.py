@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Collection
 from typing import Any
 
+from authserver.checks.identifiers import has_control_characters
 from authserver.openbanking.errors import FIELD_INVALID
 from authserver.openbanking.errors import FIELD_MISSING
 from authserver.openbanking.errors import FIELD_UNEXPECTED
@@ -106,8 +107,10 @@ def members(
     return value
 
 
-def has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(char) == "Cc" for char in text)
+def has_invisible_formatting(text: str) -> bool:
+    """Cf characters (bidi overrides such as U+202E, zero-width joiners): they would let a
+    payee's name or a reference read differently on the consent page than it is."""
+    return any(unicodedata.category(char) == "Cf" for char in text)
 
 
 def is_printable_ascii(text: str) -> bool:
@@ -135,7 +138,7 @@ def text(
     if ascii_only and not is_printable_ascii(value):
         problems.add(FIELD_INVALID, "Must be printable ASCII characters only.", path)
         return None
-    if has_control_characters(value):
+    if has_control_characters(value) or has_invisible_formatting(value):
         problems.add(FIELD_INVALID, "Must not contain control characters.", path)
         return None
     return value

@@ -247,7 +247,9 @@ def test_a_window_that_does_not_intersect_is_an_empty_page(grant: Any, bank: Ban
 
 
 @pytest.mark.parametrize("name", ["fromBookingDateTime", "toBookingDateTime"])
-@pytest.mark.parametrize("value", ["yesterday", "2026-13-01", "2026-01-01T25:00", ""])
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2026-13-01", "2026-01-01T25:00", "", "2026-01-01T00:00:00\x00"]
+)
 def test_a_bad_booking_date_time_is_400_u002(grant: Any, name: str, value: str) -> None:
     _, caller = grant()
 

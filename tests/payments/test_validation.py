@@ -185,6 +185,12 @@ def test_debtor_account_follows_the_same_rules() -> None:
     assert errors_of(body) == [("U021", f"{INITIATION}.DebtorAccount.Identification")]
 
 
+@pytest.mark.parametrize("name", ["\u202eCompany Ltd", "Pay\u200dee", "A\u2066B"])
+def test_a_creditor_name_with_invisible_formatting_is_refused(name: str) -> None:
+    # A bidi override would make the payee read differently on the consent page.
+    assert errors_of(with_creditor(Name=name)) == [("U002", "Data.Initiation.CreditorAccount.Name")]
+
+
 def test_creditor_name_is_required_and_bounded() -> None:
     assert errors_of(with_creditor(Name=None)) == [("U004", f"{CREDITOR}.Name")]
     assert errors_of(with_creditor(Name="x" * 351)) == [("U002", f"{CREDITOR}.Name")]

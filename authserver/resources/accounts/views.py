@@ -21,6 +21,7 @@ from flask import request
 
 from authserver.accounts.provider import TransactionPage
 from authserver.accounts.provider import TransactionQuery
+from authserver.checks.identifiers import has_control_characters
 from authserver.openbanking.envelope import AISP_PREFIX
 from authserver.openbanking.envelope import ob_response
 from authserver.openbanking.envelope import self_url
@@ -54,6 +55,9 @@ def _booking(name: str) -> datetime | None:
     if raw is None:
         return None
     try:
+        # fromisoformat stops reading at a NUL: refuse control characters first.
+        if has_control_characters(raw):
+            raise ValueError(name)
         value = datetime.fromisoformat(raw.strip())
     except ValueError:
         raise bad_request(
