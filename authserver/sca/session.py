@@ -26,17 +26,99 @@ class Pending:
     request_uri: str
 
 
-def start(user: User, now: float) -> None:
+# What an ID token reports of the login (OB Security Profile; RFC 8176 for amr values).
+ACR_SCA = "urn:openbanking:psd2:sca"
+ACR_CA = "urn:openbanking:psd2:ca"
+# RFC 8176 method -> the PSD2 category it evidences (knowledge, possession, inherence).
+_CATEGORY = {
+    "pwd": "knowledge",
+    "otp": "possession",
+    "hwk": "possession",
+    "swk": "possession",
+    "user": "inherence",
+}
+
+
+def acr_for(amr: tuple[str, ...] | list[str]) -> str:
+    """SCA needs two independent categories (PSD2 RTS art. 4); anything less is CA."""
+    categories = {_CATEGORY[m] for m in amr if m in _CATEGORY}
+    return ACR_SCA if len(categories) >= 2 else ACR_CA
+
+
+def _fresh() -> None:
+    """Clear the session but keep what a login must carry over; rotate the session id."""
     pending = session.get(PENDING_KEY)
     return_to = session.get(RETURN_KEY)
     session.clear()
-    session["sid"] = secrets.token_urlsafe(16)  # rotated at every login
-    session["uid"] = user.id
-    session["auth_time"] = int(now)
+    session["sid"] = secrets.token_urlsafe(16)  # rotated at every login step
     if pending:
         session[PENDING_KEY] = pending
     if return_to in RETURN_PAGES:
         session[RETURN_KEY] = return_to
+
+
+def start(user: User, now: float) -> None:
+    """A password-only login is complete (the user has no second factor)."""
+    complete(user.id, now, ("pwd",))
+
+
+def start_partial(user: User, now: float) -> None:
+    """The password was right and a second factor is due: nobody is logged in yet.
+
+    ``partial_user_id`` names the user for the factor pages only; every other page
+    sees no user until ``complete``.
+    """
+    _fresh()
+    session["pre_uid"] = user.id
+    session["pre_time"] = int(now)
+
+
+def partial_user_id() -> str | None:
+    value: Any = session.get("pre_uid")
+    return str(value) if value else None
+
+
+def partial_started() -> int:
+    return int(session.get("pre_time", 0))
+
+
+def complete(
+    user_id: str, now: float, amr: tuple[str, ...] | list[str], linked: str | None = None
+) -> None:
+    """The login (or a step-up) is done with the methods in ``amr``.
+
+    ``linked``: the dynamic-linking hash a payment approval was bound to (issue 13),
+    kept so the consent step can check it against the payment it is about to approve.
+    """
+    _fresh()
+    session["uid"] = user_id
+    session["auth_time"] = int(now)
+    session["amr"] = list(amr)
+    session["acr"] = acr_for(amr)
+    if session["acr"] == ACR_SCA:
+        session["sca_time"] = int(now)
+    if linked is not None:
+        session["linked"] = linked
+
+
+def amr() -> list[str]:
+    value: Any = session.get("amr")
+    return [str(m) for m in value] if isinstance(value, list) else []
+
+
+def acr() -> str | None:
+    value: Any = session.get("acr")
+    return str(value) if value else None
+
+
+def sca_time() -> int:
+    """When the user last passed strong authentication in this session (0: never)."""
+    return int(session.get("sca_time", 0))
+
+
+def linked() -> str | None:
+    value: Any = session.get("linked")
+    return str(value) if value else None
 
 
 def set_return_to(path: str) -> None:
