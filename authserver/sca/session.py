@@ -49,12 +49,15 @@ def _fresh() -> None:
     """Clear the session but keep what a login must carry over; rotate the session id."""
     pending = session.get(PENDING_KEY)
     return_to = session.get(RETURN_KEY)
+    link_request = session.get("link_request")
     session.clear()
     session["sid"] = secrets.token_urlsafe(16)  # rotated at every login step
     if pending:
         session[PENDING_KEY] = pending
     if return_to in RETURN_PAGES:
         session[RETURN_KEY] = return_to
+    if link_request:
+        session["link_request"] = link_request
 
 
 def start(user: User, now: float) -> None:
@@ -99,6 +102,7 @@ def complete(
         session["sca_time"] = int(now)
     if linked is not None:
         session["linked"] = linked
+        session.pop("link_request", None)
 
 
 def amr() -> list[str]:
@@ -154,3 +158,17 @@ def pending() -> Pending | None:
 
 def clear_pending() -> None:
     session.pop(PENDING_KEY, None)
+
+
+def request_link(digest: str) -> None:
+    """A payment approval waits for a second factor bound to ``digest`` (dynamic linking).
+
+    The factor page that completes the step passes ``pending_link()`` to ``complete``, so
+    the session remembers which payment the authentication was for.
+    """
+    session["link_request"] = digest
+
+
+def pending_link() -> str | None:
+    value: Any = session.get("link_request")
+    return str(value) if value else None
