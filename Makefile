@@ -19,8 +19,8 @@ test-services: $(VENV)/bin/python
 	$(VENV)/bin/pytest -n auto
 
 lint:
-	$(VENV)/bin/ruff check authserver tests conformance benchmarks tppkit examples .ci/wheel_smoke.py wsgi.py
-	$(VENV)/bin/ruff format --check authserver tests conformance benchmarks tppkit examples .ci/wheel_smoke.py wsgi.py
+	$(VENV)/bin/ruff check authserver tests conformance benchmarks tppkit examples .ci/wheel_smoke.py .ci/dependency_audit.py wsgi.py
+	$(VENV)/bin/ruff format --check authserver tests conformance benchmarks tppkit examples .ci/wheel_smoke.py .ci/dependency_audit.py wsgi.py
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
