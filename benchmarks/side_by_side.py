@@ -74,8 +74,8 @@ from benchmarks.harness.cpu import tree_ticks
 from benchmarks.harness.wrk import WrkRun
 from benchmarks.harness.wrk import render
 from benchmarks.harness.wrk import run_wrk
-from benchmarks.harness.wrk import wrk_binary
 from benchmarks.harness.wrk import write_pool
+from benchmarks.harness.wrk import wrk_binary
 from tppkit import ASSERTION_TYPE
 from tppkit import PrivateKey
 from tppkit import Tpp
@@ -193,7 +193,9 @@ class Side:
 
 
 def cache_directory() -> Path:
-    base = Path(os.environ.get("AUTHSERVER_BENCH_CACHE", Path.home() / ".cache" / "authserver-bench"))
+    base = Path(
+        os.environ.get("AUTHSERVER_BENCH_CACHE", Path.home() / ".cache" / "authserver-bench")
+    )
     return base / f"oidc-provider-{PROVIDER_VERSION}"
 
 
@@ -316,9 +318,7 @@ class Scenario:
 
 
 SCENARIOS: dict[str, Scenario] = {
-    "token": Scenario(
-        "client_credentials + private_key_jwt", token_request, '"access_token"%s*:'
-    ),
+    "token": Scenario("client_credentials + private_key_jwt", token_request, '"access_token"%s*:'),
     "token_dpop": Scenario(
         "the same + DPoP", token_request, '"token_type"%s*:%s*"DPoP"', dpop=True
     ),
@@ -427,9 +427,7 @@ class Bench:
             self.boost[key] = self.boost.get(key, 1.0) * 2
         return self.measure_once(side, name, round_number, seconds)
 
-    def measure_once(
-        self, side: Side, name: str, round_number: int, seconds: float
-    ) -> Measurement:
+    def measure_once(self, side: Side, name: str, round_number: int, seconds: float) -> Measurement:
         """Sign and render a pool (untimed), then one wrk run with the CPU read around it."""
         scenario = SCENARIOS[name]
         token = fresh_access_token(side) if scenario.needs_token else None
@@ -455,7 +453,13 @@ class Bench:
         result = run_wrk(run)
         after = tree_ticks(side.pid)
         measured = Measurement(
-            side.name, name, round_number, size, signing, result, cpu_ms_between(before, after),
+            side.name,
+            name,
+            round_number,
+            size,
+            signing,
+            result,
+            cpu_ms_between(before, after),
             load_average(),
         )
         key = (side.name, name)
@@ -473,9 +477,10 @@ def describe(measured: Measurement) -> str:
             f"{wrk['exhausted']} socket {wrk['socket_errors']} statuses {wrk['statuses']}"
         )
     per_request = measured.cpu_ms / measured.requests if measured.requests else float("nan")
+    p50, p99 = (wrk["latency_us"][name] / 1000 for name in ("p50", "p99"))
     return (
         f"  {measured.side:<14} {measured.scenario:<14} {measured.rate:8.1f} req/s  "
-        f"p50 {wrk['latency_us']['p50'] / 1000:7.2f} ms  p99 {wrk['latency_us']['p99'] / 1000:7.2f} ms"
+        f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
         f"  cpu {per_request:6.2f} ms/req  load {measured.load_after[0]}{flags}"
     )
 
@@ -498,8 +503,12 @@ def aggregate(measurements: list[Measurement]) -> dict[str, Any]:
         "requests": requests,
         "ok": ok,
         "ok_per_second": round(ok / seconds, 1) if seconds else 0.0,
-        "p50_ms": round(statistics.median(m.wrk["latency_us"]["p50"] for m in measurements) / 1000, 2),
-        "p99_ms": round(statistics.median(m.wrk["latency_us"]["p99"] for m in measurements) / 1000, 2),
+        "p50_ms": round(
+            statistics.median(m.wrk["latency_us"]["p50"] for m in measurements) / 1000, 2
+        ),
+        "p99_ms": round(
+            statistics.median(m.wrk["latency_us"]["p99"] for m in measurements) / 1000, 2
+        ),
         "p99_ms_worst": round(max(m.wrk["latency_us"]["p99"] for m in measurements) / 1000, 2),
         "non2xx": total("non2xx"),
         "bad_body": total("bad_body"),
@@ -574,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     with bench_run("authserver-bench-side-by-side-") as run:
         workdir = run.workdir
         with backends(options, run.run_id, run.issuer, workdir) as env:
-            env["AUTHSERVER_TOKENS__ACCESS_TOKEN_ALG"] = "PS256"
+            env["AUTHSERVER_TOKENS__ACCESS_TOKEN_ALG"] = "PS256"  # noqa: S105 - an algorithm name
             redirect_uri = f"http://{LOOPBACK}/cb"  # never used: client_credentials only
             ttl = ["--access-token-ttl", str(ACCESS_TOKEN_TTL)]
             key = register_client(
