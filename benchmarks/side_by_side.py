@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import math
 import os
@@ -42,6 +43,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -57,7 +59,6 @@ from typing import Any
 
 from benchmarks.harness import ASSERTION_LIFETIME
 from benchmarks.harness import LOOPBACK
-from benchmarks.harness import RESULTS
 from benchmarks.harness import ROOT
 from benchmarks.harness import Options
 from benchmarks.harness import Prepared
@@ -69,6 +70,7 @@ from benchmarks.harness import gunicorn
 from benchmarks.harness import load_average
 from benchmarks.harness import machine
 from benchmarks.harness import register_client
+from benchmarks.harness import write_result
 from benchmarks.harness.cpu import cpu_ms_between
 from benchmarks.harness.cpu import tree_ticks
 from benchmarks.harness.wrk import WrkRun
@@ -567,6 +569,8 @@ def table(summary: dict[str, dict[str, dict[str, Any]]], titles: dict[str, str])
 
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # progress shows when piped to a file
     wrk_binary()  # fail before anything starts when wrk is missing
     provider_directory = install_provider()
     options = Options(
@@ -691,11 +695,7 @@ def report(
         "table": printed,
         "runs": [m.as_json() for m in measurements],
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = RESULTS / f"side_by_side-{stamp}-{run_id}.json"
-    target.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {target.relative_to(ROOT)}")
+    write_result("side_by_side", run_id, result)
     clean = all(
         s["non2xx"] + s["bad_body"] + s["exhausted"] + s["socket_errors"] == 0
         for sides in summary.values()
