@@ -57,6 +57,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
 from benchmarks.harness import ASSERTION_LIFETIME
 from benchmarks.harness import LOOPBACK
 from benchmarks.harness import ROOT
@@ -72,6 +76,7 @@ from benchmarks.harness import machine
 from benchmarks.harness import register_client
 from benchmarks.harness import write_result
 from benchmarks.harness.cpu import cpu_ms_between
+from benchmarks.harness.cpu import process_ticks
 from benchmarks.harness.cpu import tree_ticks
 from benchmarks.harness.wrk import WrkRun
 from benchmarks.harness.wrk import render
@@ -188,6 +193,9 @@ class Side:
     pid: int
     introspected_token_form: dict[str, str] = field(default_factory=dict)
     """Extra form fields of the token request whose token the introspection scenario uses."""
+    store_pids: Callable[[], list[int]] | None = None
+    """Processes of a backing store whose CPU is reported beside the server's (authserver's
+    PostgreSQL backends; Redis is shared with other users of the machine, so left out)."""
 
     @property
     def host(self) -> str:
@@ -220,6 +228,20 @@ def install_provider() -> Path:
     if version != PROVIDER_VERSION:
         raise SystemExit(f"oidc-provider {version} installed, {PROVIDER_VERSION} expected")
     return target
+
+
+def postgres_backends(admin_url: str, database_url: str) -> Callable[[], list[int]]:
+    """The pids of the PostgreSQL backends connected to the benchmark's database (asked
+    over the admin database, so the asking connection is not one of them)."""
+    database = make_url(database_url).database
+    engine = sa.create_engine(admin_url, poolclass=NullPool)
+    query = sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :name")
+
+    def pids() -> list[int]:
+        with engine.connect() as connection:
+            return [int(row[0]) for row in connection.execute(query, {"name": database})]
+
+    return pids
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
@@ -374,6 +396,7 @@ class Measurement:
     wrk: dict[str, Any]
     cpu_ms: float
     load_after: list[float]
+    store_cpu_ms: float | None = None
 
     @property
     def requests(self) -> int:
@@ -397,6 +420,9 @@ class Measurement:
             "ok_per_second": round(self.rate, 1),
             "cpu_ms": round(self.cpu_ms, 1),
             "cpu_ms_per_request": round(self.cpu_ms / self.requests, 3) if self.requests else None,
+            "postgres_cpu_ms": round(self.store_cpu_ms, 1)
+            if self.store_cpu_ms is not None
+            else None,
             "load_average_after": self.load_after,
             "wrk": self.wrk,
         }
@@ -429,6 +455,12 @@ class Bench:
             self.boost[key] = self.boost.get(key, 1.0) * 2
         return self.measure_once(side, name, round_number, seconds)
 
+    @staticmethod
+    def store_ticks(side: Side) -> dict[int, int]:
+        if side.store_pids is None:
+            return {}
+        return {pid: process_ticks(pid) for pid in side.store_pids()}
+
     def measure_once(self, side: Side, name: str, round_number: int, seconds: float) -> Measurement:
         """Sign and render a pool (untimed), then one wrk run with the CPU read around it."""
         scenario = SCENARIOS[name]
@@ -451,9 +483,11 @@ class Bench:
             ok_pattern=scenario.ok_pattern,
             cycle=scenario.reusable,
         )
+        store_before = self.store_ticks(side)
         before = tree_ticks(side.pid)
         result = run_wrk(run)
         after = tree_ticks(side.pid)
+        store_after = self.store_ticks(side)
         measured = Measurement(
             side.name,
             name,
@@ -463,6 +497,7 @@ class Bench:
             result,
             cpu_ms_between(before, after),
             load_average(),
+            cpu_ms_between(store_before, store_after) if side.store_pids is not None else None,
         )
         key = (side.name, name)
         self.estimates[key] = max(self.estimates.get(key, 0.0), measured.rate)
@@ -478,12 +513,18 @@ def describe(measured: Measurement) -> str:
             f"  non-2xx {wrk['non2xx']} bad-body {wrk['bad_body']} exhausted "
             f"{wrk['exhausted']} socket {wrk['socket_errors']} statuses {wrk['statuses']}"
         )
-    per_request = measured.cpu_ms / measured.requests if measured.requests else float("nan")
+    requests = measured.requests or float("nan")
+    per_request = measured.cpu_ms / requests
+    store = (
+        f" + PostgreSQL {measured.store_cpu_ms / requests:.2f}"
+        if measured.store_cpu_ms is not None
+        else ""
+    )
     p50, p99 = (wrk["latency_us"][name] / 1000 for name in ("p50", "p99"))
     return (
         f"  {measured.side:<14} {measured.scenario:<14} {measured.rate:8.1f} req/s  "
         f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
-        f"  cpu {per_request:6.2f} ms/req  load {measured.load_after[0]}{flags}"
+        f"  cpu {per_request:6.2f}{store} ms/req  load {measured.load_after[0]}{flags}"
     )
 
 
@@ -496,6 +537,7 @@ def aggregate(measurements: list[Measurement]) -> dict[str, Any]:
     requests = sum(m.requests for m in measurements)
     seconds = sum(m.seconds for m in measurements)
     ok = sum(int(m.wrk["ok"]) for m in measurements)
+    stores = [m.store_cpu_ms for m in measurements if m.store_cpu_ms is not None]
 
     def total(name: str) -> int:
         return sum(int(m.wrk[name]) for m in measurements)
@@ -519,6 +561,9 @@ def aggregate(measurements: list[Measurement]) -> dict[str, Any]:
         "cpu_ms_per_request": round(sum(m.cpu_ms for m in measurements) / requests, 3)
         if requests
         else None,
+        "postgres_cpu_ms_per_request": round(sum(stores) / requests, 3)
+        if requests and stores
+        else None,
         "load_average_1m": round(statistics.mean(m.load_after[0] for m in measurements), 2),
     }
 
@@ -541,17 +586,16 @@ def table(summary: dict[str, dict[str, dict[str, Any]]], titles: dict[str, str])
         for side in ("oidc-provider", "authserver"):
             s = sides[side]
             bad = s["non2xx"] + s["bad_body"] + s["exhausted"] + s["socket_errors"]
-            cells += [
-                f"{s['ok_per_second']:,.0f}",
-                f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f}",
-                f"{s['cpu_ms_per_request']:.2f}" if s["cpu_ms_per_request"] is not None else "-",
-                str(bad),
-            ]
+            cpu = f"{s['cpu_ms_per_request']:.2f}" if s["cpu_ms_per_request"] is not None else "-"
+            if s["postgres_cpu_ms_per_request"] is not None:
+                cpu += f" (+{s['postgres_cpu_ms_per_request']:.2f} PG)"
+            cells += [f"{s['ok_per_second']:,.0f}", f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f}", cpu]
+            cells.append(str(bad))
         rate = ratio(sides["authserver"]["ok_per_second"], sides["oidc-provider"]["ok_per_second"])
-        cpu = ratio(
+        cpu_ratio = ratio(
             sides["authserver"]["cpu_ms_per_request"], sides["oidc-provider"]["cpu_ms_per_request"]
         )
-        cells += [f"{rate:.2f}" if rate else "-", f"{cpu:.2f}" if cpu else "-"]
+        cells += [f"{rate:.2f}" if rate else "-", f"{cpu_ratio:.2f}" if cpu_ratio else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     loads = {
         side: statistics.mean(sides[side]["load_average_1m"] for sides in summary.values())
@@ -641,6 +685,9 @@ def main(argv: list[str] | None = None) -> int:
                         Tpp(CLIENT_ID, key, "ES256", run.issuer, redirect_uri, scope=SCOPE),
                         Tpp(DPOP_CLIENT_ID, dpop_client_key, "ES256", run.issuer, redirect_uri),
                         master.pid,
+                        store_pids=postgres_backends(
+                            settings.admin_database_url, env["AUTHSERVER_DATABASE_URL"]
+                        ),
                     ),
                 ]
                 bench = Bench(settings, workdir, generate_key("ES256"))
