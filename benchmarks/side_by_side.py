@@ -435,12 +435,17 @@ class Bench:
     dpop_key: PrivateKey
     estimates: dict[tuple[str, str], float] = field(default_factory=dict)
     boost: dict[tuple[str, str], float] = field(default_factory=dict)
+    timed: set[tuple[str, str]] = field(default_factory=set)
+    """Server and scenario pairs with a timed run: until then the only estimate is the
+    short warm-up's, which understates a server still warming up (Node's JIT)."""
 
-    def pool_size(self, side: Side, name: str, seconds: float) -> int:
+    def pool_size(self, side: Side, name: str, round_number: int, seconds: float) -> int:
         if SCENARIOS[name].reusable:
             return 1
         rate = self.estimates.get((side.name, name), FIRST_GUESS_RPS)
         rate *= self.boost.get((side.name, name), 1.0)
+        if round_number > 0 and (side.name, name) not in self.timed:
+            rate *= 2
         size = math.ceil(rate * POOL_MARGIN * seconds) + 2 * self.settings.connections
         return min(size, MAX_POOL)
 
@@ -468,7 +473,7 @@ class Bench:
         dpop_key = self.dpop_key if scenario.dpop else None
         if round_number == 0:
             check_once(side, name, scenario.make(side, token, dpop_key))
-        size = self.pool_size(side, name, seconds)
+        size = self.pool_size(side, name, round_number, seconds)
         began = time.perf_counter()
         pool = [render(scenario.make(side, token, dpop_key), side.host) for _ in range(size)]
         signing = time.perf_counter() - began
@@ -501,6 +506,8 @@ class Bench:
         )
         key = (side.name, name)
         self.estimates[key] = max(self.estimates.get(key, 0.0), measured.rate)
+        if round_number > 0:
+            self.timed.add(key)
         path.unlink()
         return measured
 

@@ -110,7 +110,6 @@ const configuration = {
     resourceIndicators: {
       enabled: true,
       defaultResource: () => JWT_RESOURCE,
-      useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resource) => {
         const format = FORMATS[resource];
         if (!format) throw new errors.InvalidTarget();
