@@ -23,13 +23,9 @@ from __future__ import annotations
 import argparse
 import base64
 import gc
-import json
 import os
-import platform
 import secrets
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -49,12 +45,13 @@ from authserver.crypto.jose import FapiJWSRegistry
 from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.dpop.errors import UseDPoPNonceError
 from authserver.settings import load_settings
+from benchmarks.harness import bench_run
 from benchmarks.harness import git_commit
+from benchmarks.harness import machine
 from benchmarks.harness import percentile
+from benchmarks.harness import write_result
 from tppkit import new_key
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
 ISSUER = "https://as.example.test"
 PATH = "/token"
 ALGS = ("ES256", "PS256")
@@ -187,22 +184,13 @@ def print_table(results: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    load_before = round(os.getloadavg()[0], 2)
-    run_id = secrets.token_hex(4)
-    workdir = Path(tempfile.mkdtemp(prefix="authserver-bench-dpop-"))
-    try:
-        results = run(args, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with bench_run("authserver-bench-dpop-") as scaffold:
+        results = run(args, scaffold.workdir)
     report = {
         "benchmark": "dpop_proof.validate",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": git_commit(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1m_before": load_before,
-        },
+        "machine": machine(scaffold.load_before),
         "config": {
             "proofs": args.proofs,
             "warmup": args.warmup,
@@ -213,13 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "results": results,
     }
-    print(f"load average before the run {load_before} on {os.cpu_count()} cpus")
+    print(f"load average before the run {scaffold.load_before} on {os.cpu_count()} cpus")
     print_table(results)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = RESULTS / f"dpop_proof-{stamp}-{run_id}.json"
-    target.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {target.relative_to(ROOT)}")
+    write_result("dpop_proof", scaffold.run_id, report)
     return 0 if all(r["refused"] == 0 for r in results.values()) else 1
 
 

@@ -41,13 +41,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import http.client
-import json
 import secrets
-import shutil
-import signal
 import statistics
-import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -61,7 +56,6 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from authserver import create_app
@@ -71,18 +65,17 @@ from authserver.db import db
 from authserver.experience import experience
 from authserver.settings import load_settings
 from benchmarks.harness import LOOPBACK
-from benchmarks.harness import RESULTS
-from benchmarks.harness import ROOT
 from benchmarks.harness import Options
 from benchmarks.harness import add_backend_arguments
 from benchmarks.harness import backends
+from benchmarks.harness import bench_run
 from benchmarks.harness import checked_options
 from benchmarks.harness import git_commit
 from benchmarks.harness import gunicorn
-from benchmarks.harness import load_average
 from benchmarks.harness import machine
 from benchmarks.harness import percentile
 from benchmarks.harness import run_cli
+from benchmarks.harness import write_result
 from tppkit import Browser
 from tppkit import Tpp
 from tppkit import UrllibTransport
@@ -622,19 +615,13 @@ def bulk_revoker(
 
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
-    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the clean-up still runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    load_before = load_average()
-    run_id = secrets.token_hex(4)
-    as_port = free_port()
-    rs_ports = [free_port() for _ in range(settings.resource_servers)]
-    issuer = f"http://{LOOPBACK}:{as_port}"
-    redirect_uri = f"http://{LOOPBACK}/cb"  # never contacted: the scripted browser stops there
-    workdir = Path(tempfile.mkdtemp(prefix="authserver-bench-revoke-"))
     phases: dict[str, dict[str, Any]] = {}
-    try:
+    redirect_uri = f"http://{LOOPBACK}/cb"  # never contacted: the scripted browser stops there
+    with bench_run("authserver-bench-revoke-") as run:
+        as_port, issuer, workdir = run.port, run.issuer, run.workdir
+        rs_ports = [free_port() for _ in range(settings.resource_servers)]
         with (
-            backends(settings.server, run_id, issuer, workdir) as env,
+            backends(settings.server, run.run_id, issuer, workdir) as env,
             in_process(env) as svc,
             ExitStack() as servers,
         ):
@@ -699,10 +686,8 @@ def main(argv: list[str] | None = None) -> int:
                 for name, result in measured.items()
             }
             background = load.summary()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
-    return report(settings, run_id, phases, background, load_before)
+    return report(settings, run.run_id, phases, background, run.load_before)
 
 
 def report(
@@ -748,11 +733,7 @@ def report(
     for name, phase in phases.items():
         if phase["errors"]:
             print(f"{name} errors: {phase['error_statuses']}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = RESULTS / f"revocation_propagation-{stamp}-{run_id}.json"
-    target.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {target.relative_to(ROOT)}")
+    write_result("revocation_propagation", run_id, result)
     failed = background["errors"] or any(
         phase["errors"] or phase["timeouts"] or phase["count"] != phase["planned"]
         for phase in phases.values()

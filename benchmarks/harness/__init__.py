@@ -4,7 +4,9 @@
 - ``server``: throw-away PostgreSQL database and Redis prefix, BENCH-ONLY clients through
   the CLI, gunicorn awaited until ready;
 - ``load``: requests signed up front, the driver threads, percentiles;
-- ``results``: the machine and load description and the printed and JSON result.
+- ``results``: the machine and load description and the printed and JSON result;
+- ``wrk``: requests rendered to raw HTTP and replayed once each by ``wrk`` (``replay.lua``);
+- ``cpu``: a server's CPU time (its processes' utime + stime) from ``/proc``.
 """
 
 from benchmarks.harness.load import drive
@@ -26,6 +28,7 @@ from benchmarks.harness.results import git_commit
 from benchmarks.harness.results import load_average
 from benchmarks.harness.results import machine
 from benchmarks.harness.results import report
+from benchmarks.harness.results import write_result
 from benchmarks.harness.server import Run
 from benchmarks.harness.server import backends
 from benchmarks.harness.server import bench_run
@@ -59,4 +62,5 @@ __all__ = [
     "server_arguments",
     "summarise",
     "warm_up_and_run",
+    "write_result",
 ]

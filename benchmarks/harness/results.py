@@ -10,6 +10,7 @@ import subprocess
 from dataclasses import asdict
 from datetime import UTC
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from benchmarks.harness.load import summarise
@@ -48,6 +49,16 @@ def machine(load_before: list[float]) -> dict[str, Any]:
         "load_average_1_5_15m_before": load_before,
         "load_average_1_5_15m_after": load_average(),
     }
+
+
+def write_result(stem: str, run_id: str, result: dict[str, Any]) -> Path:
+    """``benchmarks/results/<stem>-<UTC stamp>-<run id>.json`` (git-ignored); its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = RESULTS / f"{stem}-{stamp}-{run_id}.json"
+    target.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {target.relative_to(ROOT)}")
+    return target
 
 
 def report(
@@ -89,9 +100,5 @@ def report(
         f"latency ms  p50 {latency['p50']}  p90 {latency['p90']}  "
         f"p99 {latency['p99']}  max {latency['max']}"
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = RESULTS / f"{stem}-{stamp}-{run_id}.json"
-    target.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {target.relative_to(ROOT)}")
+    write_result(stem, run_id, result)
     return 0 if summary["errors"] == 0 and summary["requests"] == options.requests else 1

@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -99,7 +100,11 @@ def backends(options: Options, run_id: str, issuer: str, workdir: Path) -> Itera
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], port: int, options: Options, log: Path) -> Iterator[None]:
+def gunicorn(
+    env: dict[str, str], port: int, options: Options, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """gunicorn serving the app until the block ends; yields its master process (whose
+    children are the workers: ``harness.cpu`` reads their CPU time)."""
     binary = Path(sys.executable).with_name("gunicorn")
     command = [str(binary), "--workers", str(options.workers)]
     if options.threads > 1:
@@ -108,7 +113,7 @@ def gunicorn(env: dict[str, str], port: int, options: Options, log: Path) -> Ite
     print("$ " + " ".join([Path(command[0]).name, *command[1:]]))
     try:
         with serving(command, env, f"http://{LOOPBACK}:{port}", log) as process:
-            yield
+            yield process
     except ServerDidNotStartError as exc:
         raise SystemExit(f"gunicorn did not become healthy:\n{exc}") from None
     print(f"gunicorn stopped (exit {process.returncode})")
