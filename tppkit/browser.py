@@ -76,6 +76,11 @@ class Browser:
         while response.status == 303 and not response.location.startswith(tpp.redirect_uri):
             url = self._absolute(response.location)
             page = self.transport.request("GET", url)
+            if page.status == 303:
+                # A page may send the browser on (consent to the client with an error, a
+                # stale step back to the login): follow it like a person's browser does.
+                response = page
+                continue
             if url.endswith("/login"):
                 form = {
                     "csrf_token": csrf_token(page.text),

@@ -22,7 +22,6 @@ from tests.sca.helpers import TotpUser
 from tests.sca.helpers import code_step
 from tests.sca.helpers import create_totp_user
 from tests.sca.helpers import password_step
-from tests.sca.helpers import sign_in_with_totp
 
 
 @pytest.fixture
@@ -43,7 +42,8 @@ def test_password_then_code_signs_in_strongly(
     # Half signed in is not signed in: the dashboard sends the user to log in.
     assert page(client, services_, "/account/consents").status_code == 303
     shown = page(client, services_, "/login/otp").get_data(as_text=True)
-    assert "One-time code" in shown and "Verify" in shown
+    assert "One-time code" in shown
+    assert "Verify" in shown
     done = code_step(client, services_, totp_user.code(services_.clock.time()))
     # Back to the page that asked for the login.
     assert (done.status_code, done.headers["Location"]) == (303, "/account/consents")
