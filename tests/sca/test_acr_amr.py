@@ -122,7 +122,14 @@ def test_an_sca_demand_a_password_only_user_cannot_meet_is_unmet(
     user: str,
     demand: dict[str, str],
 ) -> None:
-    params = _flow(client, browser, services_, tpp, **demand)
+    params = _flow(
+        client,
+        browser,
+        services_,
+        tpp,
+        claims=demand.get("claims"),
+        acr_values=demand.get("acr_values"),
+    )
     assert params["error"] == UNMET
     assert params["state"] == params["_state"]
     assert params["iss"] == services_.settings.issuer
