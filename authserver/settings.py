@@ -139,7 +139,7 @@ class ScaSettings(BaseModel):
     lockout_max_seconds: int = Field(default=3600, ge=1, le=7 * 86400)
     """The longest a lock lasts."""
     ip_attempts: int = Field(default=100, ge=1)
-    """Failed logins one client address may make per ``ip_window`` seconds."""
+    """Failed login attempts one client address may make per ``ip_window`` seconds (then 429)."""
     ip_window: int = Field(default=300, ge=1, le=86400)
 
 

@@ -6,8 +6,8 @@ account locks for ``lockout_base_seconds``, and each further lock doubles that, 
 user), so a restart does not lift it and every process sees it. While locked, even the
 right password is refused with the same neutral error, so guessing gains nothing.
 
-Attempts per client address are counted in the store over a window (``ip_attempts`` per
-``ip_window``): one address spraying many usernames is slowed without locking their owners.
+Failed attempts per client address are counted in the store over a window (``ip_attempts``
+per ``ip_window``): one address spraying many usernames is slowed without locking their owners.
 Every failure and every lock is an audit event.
 """
 
@@ -35,9 +35,13 @@ class Lockout:
         self._audit = audit
 
     def address_allowed(self, address: str) -> bool:
-        """Count one login attempt from ``address``; False once it made too many."""
-        count = self._store.incr_window(_IP_PREFIX + address, self._settings.ip_window)
-        return count <= self._settings.ip_attempts
+        """False once ``address`` failed too often in the window. Only failures count, so
+        many people behind one address (an office, a carrier's NAT) can still sign in."""
+        raw = self._store.get(_IP_PREFIX + address)
+        return raw is None or int(raw) < self._settings.ip_attempts
+
+    def address_failed(self, address: str) -> None:
+        self._store.incr_window(_IP_PREFIX + address, self._settings.ip_window)
 
     def is_locked(self, user_id: str) -> bool:
         row = db.session.get(LoginLock, user_id)

@@ -55,11 +55,13 @@ class LoginService:
         if candidate is not None and self._lockout.is_locked(candidate.id):
             self._users.spend_password_work(password)  # as long as a real check
             self._lockout.refused(candidate.id, request_id=request_id)
+            self._lockout.address_failed(address)
             return StepResult(Outcome.INVALID)
         user = self._users.authenticate(username, password, request_id=request_id)
         if user is None:
             if candidate is not None and not candidate.disabled:
                 self._lockout.failed(candidate.id, factor="pwd", request_id=request_id)
+            self._lockout.address_failed(address)
             return StepResult(Outcome.INVALID)
         next_step = self._users.second_factor_step(user)
         if next_step is not None:
@@ -76,9 +78,11 @@ class LoginService:
             return StepResult(Outcome.INVALID)
         if self._lockout.is_locked(user.id):
             self._lockout.refused(user.id, request_id=request_id)
+            self._lockout.address_failed(address)
             return StepResult(Outcome.INVALID)
         if not self._totp.verify(user, code):
             self._lockout.failed(user.id, factor="otp", request_id=request_id)
+            self._lockout.address_failed(address)
             return StepResult(Outcome.INVALID)
         self._lockout.succeeded(user.id)
         self._audit.record(

@@ -15,8 +15,11 @@ from authserver.clock import FrozenClock
 from authserver.context import Services
 from authserver.context import services
 from authserver.db import db
+from authserver.experience import experience
 from authserver.sca.views import INVALID_CODE
 from authserver.sca.views import INVALID_LOGIN
+from tests.helpers import app_with
+from tests.helpers import closed_port
 from tests.par import page
 from tests.sca.helpers import TotpUser
 from tests.sca.helpers import code_step
@@ -193,3 +196,16 @@ def test_a_payment_step_up_with_totp_records_the_link(
         assert session["linked"] == "payment-hash"
         assert session["amr"] == ["pwd", "otp"]
         assert session["acr"] == "urn:openbanking:psd2:sca"
+
+
+def test_a_login_with_the_store_unreachable_fails_closed_with_503(
+    make_settings: Any, clock: FrozenClock
+) -> None:
+    settings = make_settings(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    with app_with(settings, clock) as app:
+        svc = services(app)
+        with app.app_context():
+            experience(app).users.create("sam", "sam's test password 42", actor="test")
+        response = password_step(app.test_client(), svc, "sam", "sam's test password 42")
+        assert response.status_code == 503
+        assert "Traceback" not in response.get_data(as_text=True)
