@@ -73,6 +73,7 @@ def setup_blueprints(app: Flask, found: Services) -> None:
     from authserver.par.endpoint import bp as par_bp
     from authserver.pisp.views import bp as pisp_bp
     from authserver.sca.home import bp as home_bp
+    from authserver.sca.security import bp as security_bp
     from authserver.sca.views import bp as sca_bp
     from authserver.tokens.endpoint import bp as tokens_bp
     from authserver.tokens.revocation_endpoint import bp as revocation_bp
@@ -85,6 +86,7 @@ def setup_blueprints(app: Flask, found: Services) -> None:
         authorization_bp,
         sca_bp,
         home_bp,
+        security_bp,
         consent_bp,
         tokens_bp,
         revocation_bp,

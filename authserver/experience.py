@@ -14,7 +14,12 @@ from flask import current_app
 
 from authserver.accounts.provider import AccountProvider
 from authserver.consent.service import ConsentService
+from authserver.sca.enrolment import FactorService
+from authserver.sca.lockout import Lockout
+from authserver.sca.login import LoginService
+from authserver.sca.policy import ScaPolicy
 from authserver.sca.service import UserService
+from authserver.sca.totp import TotpVerifier
 
 EXTENSION_KEY = "authserver.experience"
 
@@ -25,6 +30,11 @@ class Experience:
     users: UserService
     accounts: AccountProvider
     """The user's accounts, for the consent page's checklist."""
+    login: LoginService
+    totp: TotpVerifier
+    lockout: Lockout
+    sca_policy: ScaPolicy
+    factors: FactorService
 
 
 def experience(app: Flask | None = None) -> Experience:

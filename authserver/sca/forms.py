@@ -32,3 +32,21 @@ class LogoutForm(FlaskForm):  # type: ignore[misc]
     """Only the CSRF token and the button: signing out must not be forgeable cross-site."""
 
     submit = SubmitField("Sign out")
+
+
+class OneTimeCodeForm(FlaskForm):  # type: ignore[misc]
+    """The second step of a login: the six digits from the user's authenticator app."""
+
+    code = StringField("One-time code", validators=[DataRequired(), Length(max=12)])
+    submit = SubmitField("Verify")
+
+
+class EnrolTotpForm(FlaskForm):  # type: ignore[misc]
+    """Confirming a new authenticator app with one of its codes proves it was set up."""
+
+    code = StringField("One-time code", validators=[DataRequired(), Length(max=12)])
+    submit = SubmitField("Confirm")
+
+
+class RemoveFactorForm(FlaskForm):  # type: ignore[misc]
+    submit = SubmitField("Remove")

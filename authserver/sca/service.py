@@ -19,6 +19,7 @@ from authserver.sca.passwords import hash_password
 from authserver.sca.passwords import verify_password
 
 TOTP_ISSUER = "authserver"
+TOTP_STEP = "/login/otp"
 
 
 _DUMMY: list[str] = []
@@ -104,12 +105,46 @@ class UserService:
         )
         return user if ok else None
 
-    def second_factor_step(self, user: User) -> str | None:
-        """Hook for strong authentication (TOTP, WebAuthn): the endpoint to visit next, if any.
+    def spend_password_work(self, password: str) -> None:
+        """One argon2 check against nothing: a refused login costs what a real one does."""
+        verify_password(_dummy_hash(), password)
 
-        None until the SCA step lands; the login view already asks before consent.
-        """
+    def second_factor_step(self, user: User) -> str | None:
+        """The page of the user's second factor after a right password; None: none enrolled."""
+        if user.sealed_totp_secret:
+            return TOTP_STEP
         return None
+
+    def has_second_factor(self, user: User) -> bool:
+        return self.second_factor_step(user) is not None
+
+    def factors(self, user: User) -> list[str]:
+        """The user's second factors by kind (``totp``), for the security page."""
+        return ["totp"] if user.sealed_totp_secret else []
+
+    def enrol_totp(self, user: User, secret: str, *, actor: str, request_id: str) -> None:
+        """Keep ``secret`` (already confirmed with a code by the caller), sealed."""
+        user.sealed_totp_secret = self._envelope.seal(secret.encode(), user.id).to_text()
+        self._audit.record(
+            "user.factor_enrolled",
+            actor=actor,
+            resource=f"user:{user.id}",
+            changes={"factor": "totp"},
+            request_id=request_id,
+        )
+
+    def remove_totp(self, user: User, *, actor: str, request_id: str = "-") -> bool:
+        if not user.sealed_totp_secret:
+            return False
+        user.sealed_totp_secret = None
+        self._audit.record(
+            "user.factor_removed",
+            actor=actor,
+            resource=f"user:{user.id}",
+            changes={"factor": "totp"},
+            request_id=request_id,
+        )
+        return True
 
     def totp_secret(self, user: User) -> str | None:
         if not user.sealed_totp_secret:
