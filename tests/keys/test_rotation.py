@@ -33,7 +33,7 @@ def key_rows() -> list[tuple[str, str, str]]:
     with db.engine.connect() as connection:
         return [
             (row.kid, row.alg, row.state)
-            for row in connection.execute(sa.text("SELECT kid, alg, state FROM signing_keys"))
+            for row in connection.execute(sa.text("SELECT kid, alg, state FROM signing_keys WHERE use = 'token'"))
         ]
 
 
