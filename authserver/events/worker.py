@@ -140,7 +140,7 @@ class DeliveryWorker:
             select(WebhookDelivery.id)
             .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now)
             .where(free)
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
             .limit(self._settings.batch_size)
         )
         if db.engine.dialect.name == "postgresql":
