@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -21,7 +20,6 @@ from authserver.events.models import DELIVERED
 from authserver.events.models import WebhookDelivery
 from authserver.events.models import WebhookEvent
 from authserver.experience import experience
-from authserver.settings import Settings
 from tests.ob_consents import create_consent as create_account_consent
 from tests.payments.kit import PAYMENTS
 from tests.payments.kit import authorise
@@ -31,18 +29,12 @@ from tests.payments.kit import debtor_account
 from tests.payments.kit import payer
 from tests.payments.kit import payment_body
 from tests.webhooks.kit import EventsCaller
-from tests.webhooks.kit import events_caller
 from tests.webhooks.kit import run_worker
 from tests.webhooks.kit import running_receiver
 from tests.webhooks.kit import verify
 from tests.webhooks.kit import webhook_jwks
 from tests.webhooks.kit import worker
 from tppkit import Tpp
-
-
-@pytest.fixture
-def caller(client: FlaskClient, services_: Services, tpp: Tpp) -> EventsCaller:
-    return events_caller(client, services_, tpp)
 
 
 def _deliveries(app: Flask) -> list[WebhookDelivery]:
@@ -103,9 +95,8 @@ def test_every_consent_and_payment_change_arrives_signed(
     # Signed by the webhook key ring, which the token JWKS (/jwks) does not publish.
     kids = {jwt.get_unverified_header(token)["kid"] for token in receiver.tokens()}
     assert kids == {f"webhook-key-{clock.now():%Y-%m}"}
-    token_kids = {
-        key["kid"] for key in client.get("/jwks", base_url=svc.settings.issuer).json["keys"]
-    }
+    token_jwks = client.get("/jwks", base_url=svc.settings.issuer).get_json()
+    token_kids = {key["kid"] for key in token_jwks["keys"]}
     assert not kids & token_kids
     assert {item.path for item in receiver.received} == {"/hooks/events"}
     seen = sorted((c["event_type"], c["data"]["consent_id"]) for c in received)
@@ -156,7 +147,8 @@ def test_a_receiver_answering_500_twice_gets_the_same_event_three_times(
         assert run_worker(app, services_) == 1
         tokens = receiver.tokens()
 
-    assert len(tokens) == 3 and len(set(tokens)) == 1  # the same JWS: a stable event_id
+    assert len(tokens) == 3
+    assert len(set(tokens)) == 1
     [delivery] = _deliveries(app)
     assert (delivery.status, delivery.attempts, delivery.last_error) == (DELIVERED, 3, None)
 

@@ -178,8 +178,10 @@ def test_production_refuses_internal_callbacks_at_delivery(production_app: Flask
         assert receiver.received == []
     assert sorted(row.callback_url for row in rows) == sorted(urls)
     for row in rows:
-        assert row.status == PENDING and row.attempts == 1  # retried later, checked again
-        assert row.last_error is not None and row.last_error.startswith("refused:")
+        assert row.status == PENDING
+        assert row.attempts == 1
+        assert row.last_error is not None
+        assert row.last_error.startswith("refused:")
 
 
 def test_production_settings_refuse_loopback_by_default(make_settings: Any) -> None:
