@@ -57,11 +57,19 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._tls.wrap_socket(raw, server_hostname=self._target.host)
 
 
-def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    """POST ``body`` to ``target.ip`` (never a fresh lookup of the host); the status code."""
+def post(
+    target: Target,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    context: ssl.SSLContext | None = None,
+) -> int:
+    """POST ``body`` to ``target.ip`` (never a fresh lookup of the host); the status code.
+    No redirect is followed: a 3xx is a failed attempt, never a hop past the guard."""
     connection: http.client.HTTPConnection
     if target.scheme == "https":
-        connection = _PinnedHTTPSConnection(target, timeout, ssl.create_default_context())
+        tls = context or ssl.create_default_context()
+        connection = _PinnedHTTPSConnection(target, timeout, tls)
     else:
         connection = http.client.HTTPConnection(target.ip, target.port, timeout=timeout)
     host = target.host if ":" not in target.host else f"[{target.host}]"
