@@ -17,8 +17,15 @@ from authserver.context import Services
 from authserver.db import db
 from authserver.events.models import DEAD
 from authserver.events.models import DELIVERED
+from authserver.events.models import PENDING
 from authserver.events.models import WebhookDelivery
 from authserver.events.models import WebhookEvent
+from authserver.events.signer import WebhookSigner
+from authserver.events.ssrf import Target
+from authserver.events.ssrf import guard_from_settings
+from authserver.events.worker import Claim
+from authserver.events.worker import DeliveryWorker
+from authserver.events.worker import post
 from authserver.experience import experience
 from tests.ob_consents import create_consent as create_account_consent
 from tests.payments.kit import PAYMENTS
@@ -209,3 +216,41 @@ def test_events_signed_before_a_rotation_verify_during_the_overlap(
     # After it, the retired key is gone.
     clock.advance(timedelta(days=2))
     assert {key["kid"] for key in webhook_jwks(client, svc)["keys"]} == {fresh.kid}
+
+
+def test_a_claim_is_exclusive_until_its_lease_ends(
+    app: Flask, services_: Services, tpp: Tpp, user: str, caller: EventsCaller, clock: FrozenClock
+) -> None:
+    """Two workers: the second finds nothing while the first holds the lease. The first's
+    POST outlives its lease and the second retakes the delivery meanwhile: the event is
+    sent twice (at least once) and the first's late outcome does not overwrite the row."""
+    lease = services_.settings.webhooks.lease_seconds
+    retaken: list[Claim] = []
+    with running_receiver() as receiver:
+        assert caller.subscribe(receiver.url, ["consent.authorised"]).status_code == 201
+        _one_event(app, services_, tpp, user)
+        with app.app_context():
+            second = worker(services_)
+
+            def slow_post(target: Target, body: bytes, headers: dict[str, str], t: float) -> int:
+                status = post(target, body, headers, t)
+                clock.advance(lease + 1)
+                retaken.extend(second.claim())
+                return status
+
+            first = DeliveryWorker(
+                services_.settings.webhooks,
+                clock,
+                guard_from_settings(services_.settings),
+                WebhookSigner(services_.webhook_keys, services_.settings.issuer),
+                poster=slow_post,
+            )
+            [held] = first.claim()
+            assert second.claim() == []
+            assert first.deliver(held)
+            [row] = db.session.scalars(select(WebhookDelivery))
+            assert (row.status, row.claim_token) == (PENDING, retaken[0].token)
+            assert second.deliver(retaken[0])
+        assert len(receiver.tokens()) == 2
+    [delivery] = _deliveries(app)
+    assert (delivery.status, delivery.attempts) == (DELIVERED, 1)
