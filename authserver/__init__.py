@@ -58,6 +58,7 @@ def setup_signing_keys(app: Flask, found: Services) -> None:
     with app.app_context():
         try:
             found.keys.ensure_keys()
+            found.webhook_keys.ensure_keys()
         except (OperationalError, ProgrammingError) as exc:
             sql.session.rollback()
             log.warning("signing_keys_not_ensured", error_detail=type(exc).__name__)

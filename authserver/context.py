@@ -68,6 +68,8 @@ class Services:
     tokens: AccessTokenIssuer
     verifier: AccessTokenVerifier
     initiations: InitiationSeal
+    webhook_keys: KeyService
+    """The webhook signing keys (use ``webhook``), published at /v1/.well-known/jwks.json."""
     """Opens a payment consent's Initiation (its account numbers are sealed at rest)."""
 
 

@@ -7,6 +7,9 @@ from authserver.audit.models import AuditEvent
 from authserver.clients.models import Client
 from authserver.consent.models import Consent
 from authserver.db import Base
+from authserver.events.models import WebhookDelivery
+from authserver.events.models import WebhookEvent
+from authserver.events.models import WebhookSubscription
 from authserver.keys.models import SigningKey
 from authserver.payments.models import DomesticPaymentRow
 from authserver.revocation.models import RevocationWatermark
@@ -28,4 +31,7 @@ __all__ = [
     "RevocationWatermark",
     "SigningKey",
     "User",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

@@ -32,6 +32,9 @@ from authserver.crypto.subkeys import account_data_key
 from authserver.crypto.subkeys import dpop_nonce_key
 from authserver.db import setup_database
 from authserver.errors import register_error_handlers
+from authserver.events.outbox import EventOutbox
+from authserver.events.ssrf import guard_from_settings
+from authserver.events.subscriptions import WebhookSubscriptions
 from authserver.fapi import FapiPolicy
 from authserver.resources.context import ResourceServices
 from authserver.revocation.publisher import RevocationPublisher
@@ -103,7 +106,9 @@ def build_resource_services(
         clock=clock,
         revocations=revocation_view,
     )
-    consents = ConsentService(clock, audit)
+    # No webhook key here: events are written unsigned and the worker signs them.
+    outbox = EventOutbox(clock)
+    consents = ConsentService(clock, audit, outbox=outbox)
     revocations = RevocationService(
         clock=clock,
         audit=audit,
@@ -131,6 +136,8 @@ def build_resource_services(
         revocation_view=revocation_view,
         audit=audit,
         accounts=_accounts(settings),
+        outbox=outbox,
+        webhooks=WebhookSubscriptions(clock, guard_from_settings(settings)),
     )
 
 

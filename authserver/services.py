@@ -16,8 +16,14 @@ from authserver.context import Services
 from authserver.crypto.envelope import Envelope
 from authserver.crypto.subkeys import account_data_key
 from authserver.crypto.subkeys import dpop_nonce_key
+from authserver.events.outbox import EventOutbox
+from authserver.events.signer import WebhookSigner
+from authserver.events.ssrf import guard_from_settings
+from authserver.events.subscriptions import WebhookSubscriptions
 from authserver.experience import Experience
 from authserver.fapi import FapiPolicy
+from authserver.keys.models import WEBHOOK_USE
+from authserver.keys.service import WEBHOOK_ALGS
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
 from authserver.payments.sealed_initiation import InitiationSeal
@@ -68,7 +74,11 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         settings.oauth.jwks_fetch_timeout, settings.oauth.jwks_cache_seconds, clock
     )
     keys = KeyService(settings.keys, envelope, clock)
-    consents = ConsentService(clock, audit)
+    webhook_keys = KeyService(
+        settings.webhooks.keys, envelope, clock, use=WEBHOOK_USE, algs=WEBHOOK_ALGS
+    )
+    outbox = EventOutbox(clock, WebhookSigner(webhook_keys, settings.issuer))
+    consents = ConsentService(clock, audit, outbox=outbox)
     # Account identifiers are sealed under their own key, never the master key itself, so
     # a separate resource server can open them with AUTHSERVER_ACCOUNT_DATA_SECRET alone.
     account_data = Envelope(account_data_key(settings, master_key))
@@ -128,6 +138,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         tokens=tokens,
         verifier=verifier,
         initiations=InitiationSeal(account_data),
+        webhook_keys=webhook_keys,
     )
     resources = ResourceServices(
         policy=policy,
@@ -141,6 +152,8 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         audit=audit,
         accounts=accounts,
         payments=SqlPaymentProvider(account_data),
+        outbox=outbox,
+        webhooks=WebhookSubscriptions(clock, guard_from_settings(settings)),
     )
     totp = TotpVerifier(store, clock, users.totp_secret)
     lockout = Lockout(settings.sca, store, clock, audit)

@@ -141,6 +141,40 @@ class ScaSettings(BaseModel):
     ip_attempts: int = Field(default=100, ge=1)
     """Failed login attempts one client address may make per ``ip_window`` seconds (then 429)."""
     ip_window: int = Field(default=300, ge=1, le=86400)
+    """The window, in seconds, over which ``ip_attempts`` is counted."""
+
+
+class WebhookSettings(BaseModel):
+    """Webhook events (API-6): their own signing keys, delivery and the SSRF guard."""
+
+    keys: KeySettings = KeySettings()
+    """The webhook signing keys: 90-day rotation, 14-day overlap (RS256 only)."""
+    allow_loopback: bool | None = None
+    """Deliver to loopback callbacks; unset means yes outside production, no in it."""
+    allowed_networks: list[str] = []
+    """CIDRs a callback may resolve into although they are private (e.g. a bank's own
+    10.1.2.0/24 integration network); empty means none."""
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds one delivery POST may take (connect plus answer)."""
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    """Attempts before an event is dead-lettered."""
+    backoff_base: float = Field(default=2.0, gt=0, le=3600)
+    """First retry delay in seconds; it doubles per attempt, with jitter."""
+    backoff_max: float = Field(default=3600.0, gt=0, le=86400)
+    """The longest delay between two attempts."""
+    lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """How long a worker holds a claimed delivery; a dead worker's claim is retaken after it."""
+    batch_size: int = Field(default=20, ge=1, le=1000)
+    """Deliveries one worker claims per round."""
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    """Pause of ``authserver webhooks worker`` when nothing was due."""
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad value
+        return value
 
 
 class Settings(BaseSettings):
@@ -188,6 +222,7 @@ class Settings(BaseSettings):
     oauth: OAuthSettings = OAuthSettings()
     payments: PaymentSettings = PaymentSettings()
     sca: ScaSettings = ScaSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @field_validator("issuer")
     @classmethod
@@ -220,6 +255,14 @@ class Settings(BaseSettings):
             if not self.issuer.startswith("https://"):
                 raise ValueError("AUTHSERVER_ISSUER must be https in production")
         return self
+
+    @property
+    def webhook_loopback_allowed(self) -> bool:
+        """Loopback callbacks: allowed in development and tests, refused in production
+        unless ``webhooks.allow_loopback`` says otherwise."""
+        if self.webhooks.allow_loopback is not None:
+            return self.webhooks.allow_loopback
+        return self.env != "production"
 
     @property
     def sqlalchemy_url(self) -> str:

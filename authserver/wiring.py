@@ -22,6 +22,7 @@ from authserver.resources.consents import bp as consents_bp
 from authserver.resources.context import EXTENSION_KEY as RESOURCES_KEY
 from authserver.resources.context import ResourceServices
 from authserver.resources.userinfo import bp as userinfo_bp
+from authserver.resources.webhooks.views import bp as webhooks_bp
 from authserver.revocation.publisher import RevocationPublisher
 from authserver.revocation.view import SQL_POLL_SECONDS
 from authserver.revocation.view import RevocationView
@@ -98,6 +99,7 @@ def register_resource_blueprints(app: Flask) -> None:
         consents_bp,
         account_access_consents_bp,
         openapi_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(blueprint)
     # Account data only where the account-data key is: a resource server without

@@ -23,6 +23,7 @@ from authserver.cli.keys import keys
 from authserver.cli.revoke import revoke
 from authserver.cli.run import run
 from authserver.cli.users import users
+from authserver.cli.webhooks import webhooks
 from authserver.settings import SettingsError
 
 
@@ -36,7 +37,7 @@ def cli(verbose: bool) -> None:
     logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-for command in (run, db_group, demo, clients, consents, users, keys, audit, revoke):
+for command in (run, db_group, demo, clients, consents, users, keys, audit, revoke, webhooks):
     cli.add_command(command)
 
 

@@ -11,6 +11,20 @@ from authserver.cli.common import app_services
 from authserver.cli.common import emit
 from authserver.cli.common import json_option
 from authserver.cli.common import operator
+from authserver.context import Services
+from authserver.keys.service import KeyService
+
+use_option = click.option(
+    "--use",
+    type=click.Choice(["token", "webhook"]),
+    default="token",
+    show_default=True,
+    help="Which key ring: token keys (/jwks) or webhook keys (/v1/.well-known/jwks.json).",
+)
+
+
+def _ring(svc: Services, use: str) -> KeyService:
+    return svc.webhook_keys if use == "webhook" else svc.keys
 
 
 @click.group()
@@ -29,37 +43,41 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 @keys.command("list")
+@use_option
 @json_option
-def list_keys(as_json: bool) -> None:
+def list_keys(use: str, as_json: bool) -> None:
     """List every key with its state (active, retired, expired) and age."""
     with app_services() as svc:
-        svc.keys.ensure_keys()
+        ring = _ring(svc, use)
+        ring.ensure_keys()
         rows = [
             {
                 **asdict(info),
                 "created_at": info.created_at.isoformat(),
                 "retired_at": info.retired_at.isoformat() if info.retired_at else None,
             }
-            for info in svc.keys.list_keys()
+            for info in ring.list_keys()
         ]
     emit(rows, as_json, _table)
 
 
 @keys.command("rotate")
 @click.option("--if-due", is_flag=True, help="Rotate only keys older than the rotation age.")
+@use_option
 @json_option
-def rotate(if_due: bool, as_json: bool) -> None:
+def rotate(if_due: bool, use: str, as_json: bool) -> None:
     """Make new active keys; the old ones stay published for the overlap period."""
     with app_services() as svc:
-        svc.keys.ensure_keys()
-        fresh = svc.keys.rotate_due() if if_due else svc.keys.rotate()
+        ring = _ring(svc, use)
+        ring.ensure_keys()
+        fresh = ring.rotate_due() if if_due else ring.rotate()
         rotated = [{"kid": row.kid, "alg": row.alg} for row in fresh]
         if rotated:
             svc.audit.record(
                 "keys.rotated",
                 actor=operator(),
                 resource="signing_keys",
-                changes={"new": rotated},
+                changes={"new": rotated, "use": use},
             )
     emit(
         rotated,

@@ -1,5 +1,6 @@
 """Recording consent decisions exactly as shown to the user (TOK-5), and every other
-consent transition (a TPP's request and withdrawal, expiry).
+consent transition (a TPP's request and withdrawal, expiry), with the webhook event of
+each (API-6) in the same transaction.
 
 Each transition is one audit event, written by one helper (``_step``): its type names the
 new status (``consent.created``, ``consent.authorised``, ``consent.rejected``,
@@ -37,6 +38,7 @@ from authserver.consent.models import is_live
 from authserver.consent.trace import Trace
 from authserver.consent.trace import request_trace
 from authserver.db import db
+from authserver.events.outbox import EventOutbox
 
 T = TypeVar("T")
 
@@ -54,11 +56,17 @@ class ConsentService:
     """Consent decisions for the pages, and the protocol floor's ``ConsentGate``."""
 
     def __init__(
-        self, clock: Clock, audit: AuditTrail, trace: Callable[[], Trace] = request_trace
+        self,
+        clock: Clock,
+        audit: AuditTrail,
+        trace: Callable[[], Trace] = request_trace,
+        *,
+        outbox: EventOutbox | None = None,
     ) -> None:
         self._clock = clock
         self._audit = audit
         self._trace = trace
+        self._outbox = outbox
 
     # -- the one place a transition is audited -----------------------------------------
 
@@ -83,6 +91,15 @@ class ConsentService:
         }
         if trace.interaction_id is not None:
             recorded["fapi_interaction_id"] = trace.interaction_id
+        if self._outbox is not None:
+            # The webhook event joins this unit of work; the audit record commits both.
+            self._outbox.consent_changed(
+                consent_id=consent.id,
+                client_id=consent.client_id,
+                kind=consent.kind,
+                status=consent.status,
+                previous=from_status,
+            )
         self._audit.record(
             EVENTS[consent.status],
             actor=actor,

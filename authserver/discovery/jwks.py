@@ -20,3 +20,14 @@ def jwks() -> Response:
     response = jsonify(svc.keys.jwks())
     response.headers["Cache-Control"] = f"public, max-age={svc.settings.keys.jwks_max_age}"
     return response
+
+
+@bp.get("/v1/.well-known/jwks.json")
+def webhook_jwks() -> Response:
+    """The webhook signing keys only (API-6): active plus retired within the overlap, so an
+    event signed before a rotation still verifies for ``webhooks.keys.overlap_days``."""
+    svc = services()
+    response = jsonify(svc.webhook_keys.jwks())
+    max_age = svc.settings.webhooks.keys.jwks_max_age
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response

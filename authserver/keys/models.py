@@ -18,14 +18,20 @@ from authserver.db import UUIDPrimaryKey
 
 ACTIVE = "active"
 RETIRED = "retired"
+TOKEN_USE = "token"  # noqa: S105 - a key-ring name, not a secret
+"""Keys that sign tokens, ID tokens, JARM and response signatures (published at /jwks)."""
+WEBHOOK_USE = "webhook"
+"""Keys that sign webhook events only (published at /v1/.well-known/jwks.json): a TPP that
+trusts an event signature must never be handed a token signature that verifies with it."""
 
 
 class SigningKey(UUIDPrimaryKey, Base):
     __tablename__ = "signing_keys"
     __table_args__ = (
-        # At most one active key per algorithm, even when two workers start at once.
+        # At most one active key per use and algorithm, even when two workers start at once.
         Index(
-            "uq_signing_keys_active_alg",
+            "uq_signing_keys_active_use_alg",
+            "use",
             "alg",
             unique=True,
             sqlite_where=text("state = 'active'"),
@@ -37,6 +43,7 @@ class SigningKey(UUIDPrimaryKey, Base):
     alg: Mapped[str] = mapped_column(String(10))
     kty: Mapped[str] = mapped_column(String(10))
     state: Mapped[str] = mapped_column(String(10), default=ACTIVE)
+    use: Mapped[str] = mapped_column(String(16), default=TOKEN_USE, server_default=TOKEN_USE)
     created_at: Mapped[datetime]
     retired_at: Mapped[datetime | None]
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from authserver.clock import Clock
 from authserver.db import db
 from authserver.keys.models import ACTIVE
+from authserver.keys.models import TOKEN_USE
 from authserver.keys.models import SigningKey
 from authserver.settings import KeySettings
 
@@ -28,9 +29,10 @@ class PublishedKeys:
     """Active keys plus retired ones still inside their overlap, read from SQL and cached
     for ``keys.cache_seconds`` so every process converges on what the others wrote."""
 
-    def __init__(self, settings: KeySettings, clock: Clock) -> None:
+    def __init__(self, settings: KeySettings, clock: Clock, use: str = TOKEN_USE) -> None:
         self._settings = settings
         self._clock = clock
+        self._use = use
         self._cached: tuple[float, list[SigningKey]] | None = None
 
     def is_published(self, key: SigningKey, now: datetime) -> bool:
@@ -44,7 +46,11 @@ class PublishedKeys:
         now_ts = self._clock.time()
         if self._cached and now_ts - self._cached[0] < self._settings.cache_seconds:
             return self._cached[1]
-        rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc())).all()
+        rows = db.session.scalars(
+            select(SigningKey)
+            .where(SigningKey.use == self._use)
+            .order_by(SigningKey.created_at.desc())
+        ).all()
         now = self._clock.now()
         keys = [row for row in rows if self.is_published(row, now)]
         for row in keys:

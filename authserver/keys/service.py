@@ -30,6 +30,8 @@ from authserver.crypto.envelope import Sealed
 from authserver.db import db
 from authserver.keys.models import ACTIVE
 from authserver.keys.models import RETIRED
+from authserver.keys.models import TOKEN_USE
+from authserver.keys.models import WEBHOOK_USE
 from authserver.keys.models import SigningKey
 from authserver.keys.published import PublishedKeys
 from authserver.keys.published import UnknownKeyError
@@ -42,7 +44,17 @@ MANAGED_ALGS = ("RS256", "PS256", "ES256")
 PrivateKey = jwk.RSAKey | jwk.ECKey
 
 
-__all__ = ["MANAGED_ALGS", "KeyInfo", "KeyService", "ResponseSigningKey", "UnknownKeyError"]
+WEBHOOK_ALGS = ("RS256",)
+"""Webhook events are JWS RS256 (API-6), whatever the token algorithms are."""
+
+__all__ = [
+    "MANAGED_ALGS",
+    "WEBHOOK_ALGS",
+    "KeyInfo",
+    "KeyService",
+    "ResponseSigningKey",
+    "UnknownKeyError",
+]
 
 
 @dataclass(frozen=True)
@@ -81,12 +93,25 @@ def _generate(alg: str, rsa_bits: int) -> PrivateKey:
 
 
 class KeyService:
-    def __init__(self, settings: KeySettings, envelope: Envelope, clock: Clock) -> None:
+    """One key ring: ``use`` ``token`` (the default, published at /jwks) or ``webhook``
+    (its own ring with its own rotation settings, published apart)."""
+
+    def __init__(
+        self,
+        settings: KeySettings,
+        envelope: Envelope,
+        clock: Clock,
+        *,
+        use: str = TOKEN_USE,
+        algs: tuple[str, ...] = MANAGED_ALGS,
+    ) -> None:
         self._settings = settings
         self._envelope = envelope
         self._clock = clock
+        self._use = use
+        self.algs = algs
         self._private: dict[str, PrivateKey] = {}
-        self.published = PublishedKeys(settings, clock)
+        self.published = PublishedKeys(settings, clock, use)
 
     # -- reading (the read-only view; never creates keys) -------------------------
     def published_keys(self) -> list[SigningKey]:
@@ -98,7 +123,9 @@ class KeyService:
 
     def list_keys(self) -> list[KeyInfo]:
         now = self._clock.now()
-        rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
+        rows = db.session.scalars(
+            select(SigningKey).where(SigningKey.use == self._use).order_by(SigningKey.created_at)
+        ).all()
         return [
             KeyInfo(
                 kid=row.kid,
@@ -155,8 +182,25 @@ class KeyService:
         return jwt.decode(token, public, algorithms=algorithms)
 
     # -- writing -----------------------------------------------------------------
+    def _webhook_kid(self) -> str:
+        """``webhook-key-YYYY-MM`` (what a TPP's operator reads in a log), with ``-2``,
+        ``-3``... when that month already had a key (an early rotation)."""
+        base = f"webhook-key-{self._clock.now():%Y-%m}"
+        taken = set(
+            db.session.scalars(select(SigningKey.kid).where(SigningKey.kid.startswith(base)))
+        )
+        kid, suffix = base, 1
+        while kid in taken:
+            suffix += 1
+            kid = f"{base}-{suffix}"
+        return kid
+
     def _new_row(self, alg: str) -> SigningKey:
         key = _generate(alg, self._settings.rsa_bits)
+        if self._use == WEBHOOK_USE:
+            key = jwk.import_key(  # type: ignore[assignment]
+                key.as_dict(private=True), parameters={"kid": self._webhook_kid()}
+            )
         kid = str(key.kid)
         sealed = self._envelope.seal(json.dumps(key.as_dict(private=True)).encode(), kid)
         return SigningKey(
@@ -164,6 +208,7 @@ class KeyService:
             alg=alg,
             kty=key.key_type,
             state=ACTIVE,
+            use=self._use,
             created_at=self._clock.now(),
             public_jwk=key.as_dict(private=False),
             sealed_private_jwk=sealed.to_text(),
@@ -171,9 +216,15 @@ class KeyService:
 
     def ensure_keys(self) -> list[SigningKey]:
         """Create an active key for every managed algorithm that has none."""
-        active = set(db.session.scalars(select(SigningKey.alg).where(SigningKey.state == ACTIVE)))
+        active = set(
+            db.session.scalars(
+                select(SigningKey.alg).where(
+                    SigningKey.state == ACTIVE, SigningKey.use == self._use
+                )
+            )
+        )
         created = []
-        for alg in MANAGED_ALGS:
+        for alg in self.algs:
             if alg in active:
                 continue
             row = self._new_row(alg)
@@ -189,11 +240,14 @@ class KeyService:
             self.published.invalidate()
         return created
 
-    def rotate(self, algs: tuple[str, ...] = MANAGED_ALGS) -> list[SigningKey]:
+    def rotate(self, algs: tuple[str, ...] | None = None) -> list[SigningKey]:
         """Retire each algorithm's active key and make a new one, in one transaction."""
+        algs = self.algs if algs is None else algs
         now = self._clock.now()
         current = db.session.scalars(
-            select(SigningKey).where(SigningKey.state == ACTIVE, SigningKey.alg.in_(algs))
+            select(SigningKey).where(
+                SigningKey.state == ACTIVE, SigningKey.use == self._use, SigningKey.alg.in_(algs)
+            )
         ).all()
         for row in current:
             row.state = RETIRED
@@ -211,6 +265,10 @@ class KeyService:
         """Rotate only the algorithms whose active key is older than the rotation age."""
         limit = self._clock.now() - timedelta(days=self._settings.rotation_days)
         due = db.session.scalars(
-            select(SigningKey.alg).where(SigningKey.state == ACTIVE, SigningKey.created_at <= limit)
+            select(SigningKey.alg).where(
+                SigningKey.state == ACTIVE,
+                SigningKey.use == self._use,
+                SigningKey.created_at <= limit,
+            )
         ).all()
         return self.rotate(tuple(due)) if due else []

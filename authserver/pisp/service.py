@@ -27,6 +27,7 @@ from authserver.checks.consent_gate import ConsentGate
 from authserver.checks.consent_gate import ConsentNotAuthorisedError
 from authserver.checks.consent_gate import ConsentView
 from authserver.clock import Clock
+from authserver.events.outbox import EventOutbox
 from authserver.openbanking.errors import CONSENT_MISMATCH
 from authserver.openbanking.errors import INVALID_CONSENT_STATUS
 from authserver.openbanking.errors import OBError
@@ -84,12 +85,14 @@ class DomesticPayments:
         provider: PaymentProvider,
         audit: AuditTrail,
         clock: Clock,
+        outbox: EventOutbox | None = None,
     ) -> None:
         self._consents = consents
         self._initiations = initiations
         self._provider = provider
         self._audit = audit
         self._clock = clock
+        self._outbox = outbox
 
     def _consent(self, client_id: str, token_consent_id: str, consent_id: str) -> ConsentView:
         message = "The token was not granted for this consent."
@@ -153,6 +156,15 @@ class DomesticPayments:
 
     def _execute(self, order: PaymentOrder, actor: str, request_id: str) -> Payment:
         payment = self._provider.execute(order)
+        if self._outbox is not None:
+            # Staged with the payment; committed with the consent's move (ConsentGate.consume).
+            self._outbox.payment_changed(
+                payment_id=payment.payment_id,
+                consent_id=payment.consent_id,
+                client_id=payment.client_id,
+                status=payment.status,
+                status_reason=payment.status_reason,
+            )
         self._audit.record(
             "payment.created",
             actor=actor,

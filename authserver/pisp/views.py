@@ -56,7 +56,9 @@ def _payments() -> DomesticPayments:
     svc = resource_services()
     if svc.payments is None:  # only an app without a payment rail; it serves no route here
         raise not_found()
-    return DomesticPayments(svc.consents, _initiations(), svc.payments, svc.audit, svc.clock)
+    return DomesticPayments(
+        svc.consents, _initiations(), svc.payments, svc.audit, svc.clock, svc.outbox
+    )
 
 
 def _initiations() -> InitiationSeal:

@@ -17,6 +17,8 @@ from authserver.audit.service import AuditTrail
 from authserver.checks.consent_gate import ConsentGate
 from authserver.clock import Clock
 from authserver.dpop.proof import DPoPValidator
+from authserver.events.outbox import EventOutbox
+from authserver.events.subscriptions import WebhookSubscriptions
 from authserver.fapi import FapiPolicy
 from authserver.payments.provider import PaymentProvider
 from authserver.revocation.view import RevocationView
@@ -46,6 +48,10 @@ class ResourceServices:
     payments: PaymentProvider | None = None
     """The bank's payment rail; only the authorization server's app has one (the payment
     endpoints sign responses with its private key, see ``authserver.pisp``)."""
+    outbox: EventOutbox | None = None
+    """Where payment status changes become webhook events (in the payment's transaction)."""
+    webhooks: WebhookSubscriptions | None = None
+    """Webhook subscriptions and polled events (``/webhooks/*``)."""
 
 
 def resource_services(app: Flask | None = None) -> ResourceServices:

@@ -305,7 +305,7 @@ def test_demo_sets_up_a_fresh_database_idempotently(
     assert json.loads(key_path.read_text()) == private
     assert count_rows(demo_env, "clients") == 1
     assert count_rows(demo_env, "users") == 1
-    assert count_rows(demo_env, "signing_keys") == 3
+    assert count_rows(demo_env, "signing_keys") == 4  # three token keys, one webhook key
     # The demo user's current and savings accounts, seeded once (idempotent).
     assert count_rows(demo_env, "accounts") == 2
     assert count_rows(demo_env, "account_transactions") > 300

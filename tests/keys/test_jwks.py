@@ -67,7 +67,7 @@ def test_private_keys_are_sealed_at_rest(svc: Services) -> None:
     with db.engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT kid, sealed_private_jwk FROM signing_keys")).all()
 
-    assert len(rows) == 3
+    assert len(rows) == 4  # RS256, PS256, ES256 token keys and the webhook key
     for kid, sealed_text in rows:
         assert '"d"' not in sealed_text
         assert "'d'" not in sealed_text

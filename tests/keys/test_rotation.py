@@ -29,12 +29,12 @@ def kid_of(token: str) -> str:
     return str(header["kid"])
 
 
+TOKEN_KEYS = sa.text("SELECT kid, alg, state FROM signing_keys WHERE use = 'token'")
+
+
 def key_rows() -> list[tuple[str, str, str]]:
     with db.engine.connect() as connection:
-        return [
-            (row.kid, row.alg, row.state)
-            for row in connection.execute(sa.text("SELECT kid, alg, state FROM signing_keys"))
-        ]
+        return [(row.kid, row.alg, row.state) for row in connection.execute(TOKEN_KEYS)]
 
 
 def test_keys_are_generated_once_at_start_up(svc: Services) -> None:
