@@ -42,8 +42,9 @@ def _chain_once_condition(*, postgresql: bool) -> str:
     same = "IS NOT DISTINCT FROM" if postgresql else "IS"
     parts = [f"OLD.{c} IS NULL" for c in _CHAIN] + [f"NEW.{c} IS NOT NULL" for c in _CHAIN]
     parts += [f"NEW.{c} {same} OLD.{c}" for c in _CONTENT]
-    changes = "NEW.changes::text {0} OLD.changes::text" if postgresql else "NEW.changes {0} OLD.changes"
-    parts.append(changes.format(same))
+    # json has no equality operator on PostgreSQL: compare the stored text.
+    cast = "::text" if postgresql else ""
+    parts.append(f"NEW.changes{cast} {same} OLD.changes{cast}")
     return " AND ".join(parts)
 
 
@@ -137,9 +138,7 @@ def downgrade() -> None:
     bind = op.get_bind()
     postgresql = bind.dialect.name == "postgresql"
     unexpressible = bind.execute(
-        sa.text(
-            "SELECT COUNT(*) FROM audit_events WHERE chain_seq IS NULL OR chain_seq <> id"
-        )
+        sa.text("SELECT COUNT(*) FROM audit_events WHERE chain_seq IS NULL OR chain_seq <> id")
     ).scalar_one()
     if unexpressible:
         raise RuntimeError(
