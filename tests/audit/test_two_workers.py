@@ -10,6 +10,7 @@ real ``authserver audit verify`` must find every event chained, in one intact ch
 from __future__ import annotations
 
 import http.client
+import json
 import sys
 import threading
 import time
@@ -25,6 +26,7 @@ from tppkit import ASSERTION_TYPE
 from tppkit import Tpp
 from tppkit.local_server import cli
 from tppkit.local_server import free_port
+from tppkit.local_server import run_cli
 from tppkit.local_server import serving
 from tppkit.registration import cli_register
 
@@ -137,10 +139,7 @@ def test_the_chain_verifies_after_2000_tokens_from_two_workers(
 
 
 def cli_export_types(env: dict[str, str]) -> Counter[str]:
-    from tppkit.local_server import run_cli
-
+    """Event types of the real ``authserver audit export`` (JSON lines)."""
     done = run_cli(env, "audit", "export")
     assert done.returncode == 0, done.stderr
-    import json
-
     return Counter(json.loads(line)["event_type"] for line in done.stdout.splitlines())
