@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import ProgrammingError
 
+from authserver.audit.chainer import setup_audit_chainer
 from authserver.clock import Clock
 from authserver.clock import SystemClock
 from authserver.context import EXTENSION_KEY
@@ -131,4 +132,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     setup_security_headers(app, found.dpop.nonces)
     register_error_handlers(app)
     setup_blueprints(app, found)
+    setup_audit_chainer(app, found.audit, settings.audit.chain_seconds)
     return app

@@ -94,6 +94,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # WAL: readers never block the one writer (nor it them), and a commit appends to one
+    # file instead of a rollback journal plus the database: several processes on one file
+    # (two gunicorn workers) then queue only on writes, which are short.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

@@ -61,7 +61,7 @@ class AppServices:
 def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppServices:
     envelope = Envelope(master_key)
     store = build_store(settings, clock)
-    audit = AuditTrail(clock)
+    audit = AuditTrail(clock, max_unchained_seconds=settings.audit.max_unchained_seconds)
     clients = ClientService(clock, audit)
     policy = FapiPolicy.from_settings(settings.oauth)
     replay_epoch = build_replay_epoch(settings, store, clock)

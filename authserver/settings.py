@@ -111,6 +111,16 @@ class OAuthSettings(BaseModel):
     """How long a fetched client JWKS is reused before it is fetched again."""
 
 
+class AuditSettings(BaseModel):
+    """The audit chain (OPS-1): requests store events; a chainer links them off the hot path."""
+
+    chain_seconds: float = Field(default=1.0, ge=0, le=60)
+    """How often each serving process tries to link stored events into the chain (one process
+    at a time does it); 0 leaves chaining to ``authserver audit chain``."""
+    max_unchained_seconds: float = Field(default=60.0, gt=0, le=86400)
+    """``audit verify`` fails when an event has been stored but unchained for longer."""
+
+
 class PaymentSettings(BaseModel):
     """UK OB v4.0 payment initiation: message signing (``x-jws-signature``)."""
 
@@ -223,6 +233,7 @@ class Settings(BaseSettings):
     payments: PaymentSettings = PaymentSettings()
     sca: ScaSettings = ScaSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    audit: AuditSettings = AuditSettings()
 
     @field_validator("issuer")
     @classmethod

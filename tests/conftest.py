@@ -164,7 +164,9 @@ def reset_postgres(url: str) -> None:
         ]
         if tables:
             connection.execute(sa.text("SET session_replication_role = replica"))
-            connection.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)))
+            # RESTART IDENTITY: ids (audit events) start at 1 in every test, as on SQLite.
+            tables_sql = ", ".join(f'"{t}"' for t in tables)
+            connection.execute(sa.text(f"TRUNCATE {tables_sql} RESTART IDENTITY"))
     engine.dispose()
 
 
@@ -207,6 +209,9 @@ def make_settings(tmp_path: Path, database_url: str, redis_prefix: str) -> Any:
             "redis_prefix": redis_prefix,
             "master_key": TEST_MASTER_KEY,
             "log_level": "WARNING",
+            # In-process apps chain only when a test asks (svc.audit.chain()): no thread
+            # linking rows behind a test's back. Subprocess servers keep the default.
+            "audit": {"chain_seconds": 0},
         }
         values.update(overrides)
         return load_settings(**values)

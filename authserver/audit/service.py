@@ -1,23 +1,33 @@
-"""Recording, verifying and exporting the audit chain.
+"""Recording, chaining, verifying and exporting the audit trail.
 
-Each row's hash covers its own fields and the previous row's hash, so altering,
-reordering or removing a row breaks every link after it; ``verify`` names the first.
+A request stores its event with one INSERT: no lock, no read of the last row, so token
+requests in every process never queue on one another. A chainer (a background thread in
+each serving process, one at a time; ``authserver audit chain``) later links committed,
+unchained rows in batches under one lock per batch. Each linked row's hash covers its
+own fields and the previous link's hash, so altering, reordering or removing a chained
+row breaks every link after it; ``verify`` names the first, and reports the window of
+events stored but not yet chained (too old a window is a failure: the chainer stopped).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import Protocol
 
+from sqlalchemy import Connection
+from sqlalchemy import Table
+from sqlalchemy import bindparam
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy import update
 
 from authserver.audit.models import AuditEvent
 from authserver.clock import Clock
@@ -25,9 +35,33 @@ from authserver.db import db
 from authserver.masking import mask
 
 GENESIS = "0" * 64
-# Serialises appends on PostgreSQL across processes (pg_advisory_xact_lock key).
+# Serialises chainers on PostgreSQL across processes (advisory lock key); requests never take it.
 _PG_LOCK_KEY = 0x61756469  # "audi"
-_local_lock = threading.Lock()
+CHAIN_BATCH = 1000
+"""Rows linked per transaction: one lock, two reads and one executemany per batch."""
+
+_TABLE: Table = AuditEvent.__table__  # type: ignore[assignment]
+
+
+class HashedEvent(Protocol):
+    """The fields a link's hash covers (an ORM row or a Core result row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def timestamp(self) -> datetime: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def changes(self) -> dict[str, Any]: ...
+    @property
+    def outcome(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -36,13 +70,18 @@ class ChainReport:
     checked: int
     broken_id: int | None = None
     reason: str | None = None
+    unchained: int = 0
+    """Events stored but not linked yet (the chainer's window)."""
+    oldest_unchained_seconds: float | None = None
+    """Age of the oldest of them, by its timestamp; None when there are none."""
 
 
 def _canonical_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def compute_hash(row: AuditEvent, prev_hash: str) -> str:
+def compute_hash(row: HashedEvent, prev_hash: str) -> str:
+    """The link hash; unchanged since revision 0001, so rows chained then still verify."""
     body = {
         "id": row.id,
         "timestamp": _canonical_time(row.timestamp),
@@ -68,14 +107,16 @@ def to_json(row: AuditEvent) -> dict[str, Any]:
         "resource": row.resource,
         "changes": row.changes,
         "outcome": row.outcome,
+        "chain_seq": row.chain_seq,
         "prev_hash": row.prev_hash,
         "hash": row.hash,
     }
 
 
 class AuditTrail:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, *, max_unchained_seconds: float = 60.0) -> None:
         self._clock = clock
+        self._max_unchained_seconds = max_unchained_seconds
 
     def record(
         self,
@@ -88,43 +129,58 @@ class AuditTrail:
         request_id: str = "-",
         commit: bool = True,
     ) -> AuditEvent:
-        """Append one event and commit it with the caller's pending unit of work.
+        """Store one event and commit it with the caller's pending unit of work.
 
         The action and its audit row land together or not at all. PII and secrets in
-        ``changes`` are masked before they are stored. ``commit=False`` stages the row for
-        a caller that records several events of one unit of work (a payment and the
-        consent it consumes) and commits through the last of them.
+        ``changes`` are masked before they are stored. ``commit=False`` only stages the
+        row, for a caller that commits its unit of work itself. The row is one INSERT
+        with a database-given id; it is linked into the chain later (``chain``), so no
+        request waits on a lock shared by every process.
         """
-        with _local_lock:
-            if db.engine.dialect.name == "postgresql":
-                db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-            last = db.session.execute(
-                select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-            ).first()
-            prev_hash = last.hash if last else GENESIS
-            row = AuditEvent(
-                id=(last.id + 1) if last else 1,
-                timestamp=self._clock.now(),
-                event_type=event_type,
-                request_id=request_id,
-                actor=actor,
-                resource=resource,
-                changes=mask(changes or {}),
-                outcome=outcome,
-                prev_hash=prev_hash,
-            )
-            row.hash = compute_hash(row, prev_hash)
-            db.session.add(row)
-            if commit:
-                db.session.commit()
-            else:
-                db.session.flush()  # the next event of this unit of work reads it as last
-            return row
+        row = AuditEvent(
+            timestamp=self._clock.now(),
+            event_type=event_type,
+            request_id=request_id,
+            actor=actor,
+            resource=resource,
+            changes=mask(changes or {}),
+            outcome=outcome,
+        )
+        db.session.add(row)
+        if commit:
+            db.session.commit()
+        return row
+
+    # -- chaining ---------------------------------------------------------------------
+
+    def chain(self, *, wait: bool = True) -> int:
+        """Link every committed, unchained event; returns how many were linked.
+
+        ``wait=False`` (the background chainer) gives up at once when another process
+        is chaining, as that one links these rows too.
+        """
+        total = 0
+        while True:
+            with db.engine.connect() as connection:
+                linked = _chain_batch(connection, wait=wait)
+            if linked is None:
+                return total
+            total += linked
+            if linked < CHAIN_BATCH:
+                return total
+
+    # -- reading ----------------------------------------------------------------------
 
     def iter_events(self, since: datetime | None = None) -> Generator[AuditEvent, None, None]:
-        query = select(AuditEvent).order_by(AuditEvent.id)
+        """Chained events in chain order, then the unchained ones in id order."""
+        query = select(AuditEvent).order_by(
+            AuditEvent.chain_seq.is_(None), AuditEvent.chain_seq, AuditEvent.id
+        )
         if since is not None:
             query = query.where(AuditEvent.timestamp >= since)
+        yield from self._stream(query)
+
+    def _stream(self, query: Any) -> Generator[AuditEvent, None, None]:
         result = db.session.scalars(query.execution_options(yield_per=500))
         try:
             yield from result
@@ -134,21 +190,89 @@ class AuditTrail:
             result.close()
 
     def verify(self) -> ChainReport:
-        """Walk the chain from the first row; report the first row whose link or hash is wrong."""
+        """Walk the chain from its first link; report the first broken one, then the window.
+
+        Read-only: it does not chain, so a chainer that stopped shows up as a window
+        older than ``max_unchained_seconds``, which fails.
+        """
         expected_prev = GENESIS
         checked = 0
-        expected_id = 1
-        with closing(self.iter_events()) as rows:
+        expected_seq = 1
+        chained = select(AuditEvent).where(AuditEvent.chain_seq.is_not(None))
+        with closing(self._stream(chained.order_by(AuditEvent.chain_seq))) as rows:
             for row in rows:
-                if row.id != expected_id:
-                    return ChainReport(False, checked, row.id, f"row {expected_id} is missing")
+                if row.chain_seq != expected_seq:
+                    reason = f"chain position {expected_seq} is missing"
+                    return ChainReport(False, checked, row.id, reason)
                 if row.prev_hash != expected_prev:
                     return ChainReport(False, checked, row.id, "prev_hash does not match")
-                if compute_hash(row, row.prev_hash) != row.hash:
+                if compute_hash(row, expected_prev) != row.hash:
                     return ChainReport(
                         False, checked, row.id, "row content does not match its hash"
                     )
                 expected_prev = row.hash
-                expected_id += 1
+                expected_seq += 1
                 checked += 1
-        return ChainReport(True, checked)
+        count, oldest_time, oldest_id = db.session.execute(
+            select(func.count(), func.min(AuditEvent.timestamp), func.min(AuditEvent.id)).where(
+                AuditEvent.chain_seq.is_(None)
+            )
+        ).one()
+        db.session.rollback()  # end the read transaction; verify holds nothing open
+        if not count:
+            return ChainReport(True, checked)
+        age = max(0.0, (self._clock.now() - oldest_time).total_seconds())
+        if age > self._max_unchained_seconds:
+            reason = (
+                f"{count} events unchained, the oldest for {age:.0f} s "
+                f"(bound {self._max_unchained_seconds:g} s): is the chainer running?"
+            )
+            return ChainReport(False, checked, oldest_id, reason, count, age)
+        return ChainReport(True, checked, None, None, count, age)
+
+
+def _chain_batch(connection: Connection, *, wait: bool) -> int | None:
+    """Link up to CHAIN_BATCH unchained rows in one transaction; None if the lock is taken.
+
+    The lock makes "read the last link, append after it" atomic across processes. Rows
+    are linked in the order this chainer sees them committed: a row with a smaller id
+    that commits later simply gets a later position, so none is skipped.
+    """
+    if connection.dialect.name == "postgresql":
+        if wait:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        elif not connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY}
+        ).scalar_one():
+            connection.rollback()
+            return None
+    else:
+        # SQLite: take the write lock before reading the last link (busy_timeout waits).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    last = connection.execute(
+        select(_TABLE.c.chain_seq, _TABLE.c.hash)
+        .where(_TABLE.c.chain_seq.is_not(None))
+        .order_by(_TABLE.c.chain_seq.desc())
+        .limit(1)
+    ).first()
+    rows = connection.execute(
+        select(_TABLE).where(_TABLE.c.chain_seq.is_(None)).order_by(_TABLE.c.id).limit(CHAIN_BATCH)
+    ).all()
+    if not rows:
+        connection.rollback()
+        return 0
+    seq, prev = (int(last.chain_seq), str(last.hash)) if last is not None else (0, GENESIS)
+    links: list[dict[str, Any]] = []
+    for row in rows:
+        seq += 1
+        link = compute_hash(row, prev)
+        links.append({"row_id": row.id, "seq": seq, "prev": prev, "link": link})
+        prev = link
+    connection.execute(
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam("row_id"))
+        .values(chain_seq=bindparam("seq"), prev_hash=bindparam("prev"), hash=bindparam("link")),
+        links,
+    )
+    connection.commit()
+    return len(rows)

@@ -7,6 +7,7 @@ import sys
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,29 +22,50 @@ def audit() -> None:
     """The tamper-evident audit trail."""
 
 
-@audit.command("verify")
+@audit.command("chain")
 @json_option
-def verify(as_json: bool) -> None:
-    """Walk the hash chain; exit 1 and name the first broken row if any."""
+def chain(as_json: bool) -> None:
+    """Link every stored, unchained event into the hash chain now."""
     with app_services() as svc:
+        linked = svc.audit.chain()
+    emit({"linked": linked}, as_json, lambda d: f"linked {d['linked']} events")
+
+
+@audit.command("verify")
+@click.option(
+    "--chain/--no-chain",
+    "chain_first",
+    default=False,
+    help="Link pending events first (default: only check, so a stopped chainer shows).",
+)
+@json_option
+def verify(chain_first: bool, as_json: bool) -> None:
+    """Walk the hash chain and report the unchained window; exit 1 on a break or a stale window."""
+    with app_services() as svc:
+        if chain_first:
+            svc.audit.chain()
         report = svc.audit.verify()
     data = {
         "ok": report.ok,
         "checked": report.checked,
         "broken_id": report.broken_id,
         "reason": report.reason,
+        "unchained": report.unchained,
+        "oldest_unchained_seconds": report.oldest_unchained_seconds,
     }
-    emit(
-        data,
-        as_json,
-        lambda d: (
-            f"audit chain intact: {d['checked']} events"
-            if d["ok"]
-            else f"audit chain broken at event {d['broken_id']}: {d['reason']}"
-        ),
-    )
+    emit(data, as_json, _verify_text)
     if not report.ok:
         sys.exit(1)
+
+
+def _verify_text(data: dict[str, Any]) -> str:
+    if not data["ok"]:
+        return f"audit chain broken at event {data['broken_id']}: {data['reason']}"
+    window = ""
+    if data["unchained"]:
+        age = data["oldest_unchained_seconds"]
+        window = f"; {data['unchained']} events not chained yet (oldest {age:.1f} s)"
+    return f"audit chain intact: {data['checked']} events{window}"
 
 
 def _parse_since(value: str | None) -> datetime | None:

@@ -29,6 +29,7 @@ def record_events(svc: Services, count: int) -> list[int]:
     # Reading .id after the commit reloaded the row in a new transaction; end it as a
     # request's teardown would, so raw statements below (TRUNCATE) do not wait on it.
     db.session.close()
+    assert svc.audit.chain() == count
     return ids
 
 
@@ -116,6 +117,9 @@ def test_delete_through_the_orm_is_refused(svc: Services) -> None:
     [
         "UPDATE audit_events SET actor = 'operator:mallory' WHERE id = 1",
         "UPDATE audit_events SET hash = prev_hash",
+        # A chained row is linked once: it cannot be re-linked elsewhere in the chain.
+        "UPDATE audit_events SET chain_seq = chain_seq + 10",
+        "UPDATE audit_events SET chain_seq = NULL, prev_hash = NULL, hash = NULL",
         "DELETE FROM audit_events WHERE id = 1",
         "DELETE FROM audit_events",
     ],
@@ -184,7 +188,7 @@ def test_verify_names_the_gap_left_by_a_deleted_middle_row(svc: Services) -> Non
     assert report.ok is False
     assert report.broken_id == 3
     assert report.checked == 1
-    assert report.reason == "row 2 is missing"
+    assert report.reason == "chain position 2 is missing"
 
 
 def test_verify_notices_a_deleted_first_row(svc: Services) -> None:
@@ -197,6 +201,117 @@ def test_verify_notices_a_deleted_first_row(svc: Services) -> None:
     report = svc.audit.verify()
     assert report.ok is False
     assert report.broken_id == 2
+
+
+def test_verify_catches_two_chained_rows_swapped_behind_the_triggers(svc: Services) -> None:
+    record_events(svc, 3)
+
+    with db.engine.begin() as connection:
+        bypass_guards(connection, "update")
+        # Swap positions 2 and 3 (through a free value: chain_seq is unique).
+        connection.execute(sa.text("UPDATE audit_events SET chain_seq = 99 WHERE id = 2"))
+        connection.execute(sa.text("UPDATE audit_events SET chain_seq = 2 WHERE id = 3"))
+        connection.execute(sa.text("UPDATE audit_events SET chain_seq = 3 WHERE id = 2"))
+
+    report = svc.audit.verify()
+    assert report.ok is False
+    assert (report.broken_id, report.checked) == (3, 1)
+    assert report.reason == "prev_hash does not match"
+
+
+def test_stored_events_are_unchained_until_the_chainer_links_them(svc: Services) -> None:
+    svc.audit.record("client.created", actor="operator:test", resource="client:a")
+    svc.audit.record("client.created", actor="operator:test", resource="client:b")
+    db.session.close()
+    svc.clock.advance(5)  # type: ignore[attr-defined]
+
+    pending = svc.audit.verify()
+    assert pending == ChainReport(
+        ok=True, checked=0, unchained=2, oldest_unchained_seconds=pending.oldest_unchained_seconds
+    )
+    assert pending.oldest_unchained_seconds == pytest.approx(5.0)
+    assert [row.hash for row in svc.audit.iter_events()] == [None, None]
+
+    assert svc.audit.chain() == 2
+    assert svc.audit.chain() == 0
+    assert svc.audit.verify() == ChainReport(ok=True, checked=2)
+
+
+def test_a_window_older_than_the_bound_fails_verify(svc: Services) -> None:
+    first = svc.audit.record("client.created", actor="operator:test", resource="client:a")
+    first_id = first.id
+    db.session.close()
+    svc.clock.advance(svc.settings.audit.max_unchained_seconds + 1)  # type: ignore[attr-defined]
+
+    report = svc.audit.verify()
+
+    assert report.ok is False
+    assert (report.checked, report.unchained, report.broken_id) == (0, 1, first_id)
+    assert report.reason is not None
+    assert "is the chainer running?" in report.reason
+    svc.audit.chain()
+    assert svc.audit.verify() == ChainReport(ok=True, checked=1)
+
+
+def test_the_chainer_may_not_change_content_while_linking(svc: Services) -> None:
+    svc.audit.record("client.created", actor="operator:test", resource="client:a")
+    db.session.close()
+
+    with pytest.raises(DBAPIError) as excinfo, db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE audit_events SET chain_seq = 1, prev_hash = :g, hash = :h, "
+                "actor = 'operator:mallory'"
+            ),
+            {"g": GENESIS, "h": "a" * 64},
+        )
+
+    assert "append-only" in str(excinfo.value)
+
+
+def test_a_row_committed_out_of_id_order_is_still_chained(svc: Services) -> None:
+    """Ids from a sequence commit out of order: id 2 may commit (and be chained) before id 1.
+    The late row gets the next chain position; none is skipped, and the chain verifies."""
+    if is_postgresql():
+        early = db.engine.connect()
+        try:
+            insert = sa.text(
+                "INSERT INTO audit_events (timestamp, event_type, request_id, actor, resource, "
+                "changes, outcome) VALUES (:t, 'slow.event', '-', 'a', 'r', '{}', 'success') "
+                "RETURNING id"
+            )
+            slow_id = early.execute(insert, {"t": svc.clock.now()}).scalar_one()  # not committed
+            fast = svc.audit.record("fast.event", actor="a", resource="r")
+            fast_id = fast.id
+            db.session.close()
+            assert fast_id > slow_id
+            assert svc.audit.chain() == 1
+            early.commit()
+        finally:
+            early.close()
+    else:
+        # SQLite hands out rowids under its write lock, so commits follow id order; a row
+        # stored with a smaller id after a larger one was chained gives the same picture.
+        fast = svc.audit.record("fast.event", actor="a", resource="r")
+        fast_id = fast.id
+        db.session.close()
+        assert svc.audit.chain() == 1
+        slow_id = fast_id - 1
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO audit_events (id, timestamp, event_type, request_id, actor, "
+                    "resource, changes, outcome) "
+                    "VALUES (:id, :t, 'slow.event', '-', 'a', 'r', '{}', 'success')"
+                ),
+                {"id": slow_id, "t": svc.clock.now()},
+            )
+
+    assert svc.audit.chain() == 1
+    rows = {row.id: row for row in svc.audit.iter_events()}
+    assert (rows[fast_id].chain_seq, rows[slow_id].chain_seq) == (1, 2)
+    assert rows[slow_id].prev_hash == rows[fast_id].hash
+    assert svc.audit.verify() == ChainReport(ok=True, checked=2)
 
 
 def test_secrets_and_pii_in_changes_are_masked_before_storage(svc: Services) -> None:
@@ -224,4 +339,5 @@ def test_secrets_and_pii_in_changes_are_masked_before_storage(svc: Services) -> 
         "profile": {"email": "a***m", "totp_secret": "***"},
         "totp": True,
     }
+    svc.audit.chain()
     assert svc.audit.verify() == ChainReport(ok=True, checked=1)

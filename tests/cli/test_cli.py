@@ -228,8 +228,24 @@ def test_audit_verify_and_export_cover_the_cli_actions(
     run_json(cli_env, "users", "create", "bob", input="correct horse battery\n")
     run_json(cli_env, "keys", "rotate")
 
+    # Stored but not chained yet (no server runs a chainer here): the window shows. The
+    # bound is lifted so a slow machine cannot turn the waiting events into a failure.
+    relaxed = {**cli_env, "AUTHSERVER_AUDIT__MAX_UNCHAINED_SECONDS": "86400"}
+    pending = run_json(relaxed, "audit", "verify")
+    assert pending["ok"] is True
+    assert (pending["checked"], pending["unchained"]) == (0, 3)
+    assert pending["oldest_unchained_seconds"] >= 0
+
+    assert run_json(cli_env, "audit", "chain") == {"linked": 3}
     report = run_json(cli_env, "audit", "verify")
-    assert report == {"ok": True, "checked": 3, "broken_id": None, "reason": None}
+    assert report == {
+        "ok": True,
+        "checked": 3,
+        "broken_id": None,
+        "reason": None,
+        "unchained": 0,
+        "oldest_unchained_seconds": None,
+    }
 
     output = tmp_path / "audit.jsonl"
     export = run_cli(
@@ -239,6 +255,7 @@ def test_audit_verify_and_export_cover_the_cli_actions(
     events = [json.loads(line) for line in output.read_text().splitlines()]
     assert [e["event_type"] for e in events] == ["client.created", "user.created", "keys.rotated"]
     assert [e["id"] for e in events] == [1, 2, 3]
+    assert [e["chain_seq"] for e in events] == [1, 2, 3]
     assert events[0]["resource"] == "client:acme"
     assert events[0]["actor"].startswith("operator:")
     assert events[1]["changes"]["username"] != "bob"  # PII is masked in the trail
@@ -249,6 +266,7 @@ def test_audit_verify_and_export_cover_the_cli_actions(
 def test_audit_verify_exits_1_on_a_tampered_chain(cli_env: dict[str, str], tmp_path: Path) -> None:
     create_acme(cli_env, tmp_path)
     run_json(cli_env, "clients", "disable", "acme")
+    run_json(cli_env, "audit", "chain")
     engine = sa.create_engine(cli_env["AUTHSERVER_DATABASE_URL"], poolclass=NullPool)
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -258,7 +276,7 @@ def test_audit_verify_exits_1_on_a_tampered_chain(cli_env: dict[str, str], tmp_p
         connection.execute(sa.text("UPDATE audit_events SET actor = 'nobody' WHERE id = 1"))
     engine.dispose()
 
-    result = run_cli(cli_env, "audit", "verify", "--json")
+    result = run_cli(cli_env, "audit", "verify", "--chain", "--json")
 
     assert result.returncode == 1
     report = json.loads(result.stdout)
