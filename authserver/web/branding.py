@@ -13,8 +13,8 @@ from pathlib import Path
 
 from flask import Blueprint
 from flask import Flask
+from flask import Response
 from flask import current_app
-from flask import send_file
 from flask import url_for
 from flask.typing import ResponseReturnValue
 
@@ -27,16 +27,21 @@ DEFAULT_LOGO = "logo.svg"
 bp = Blueprint("branding", __name__)
 
 
+MIMETYPES = {".svg": "image/svg+xml", ".png": "image/png"}
+
+
 @dataclass(frozen=True)
 class Branding:
     name: str
-    logo_file: Path
+    logo: bytes
+    """Read once at start-up: a logo is small, and a missing file fails the start."""
+    mimetype: str
 
 
 @bp.get("/branding/logo")
 def logo() -> ResponseReturnValue:
     branding: Branding = current_app.extensions[EXTENSION_KEY]
-    response = send_file(branding.logo_file, max_age=3600)
+    response = Response(branding.logo, mimetype=branding.mimetype)
     # Public and cacheable: the logo is the same for everyone (the default is no-store).
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
@@ -44,7 +49,9 @@ def logo() -> ResponseReturnValue:
 
 def setup_branding(app: Flask, settings: BrandingSettings) -> None:
     logo_file = settings.logo_path or Path(package_path("static")) / DEFAULT_LOGO
-    app.extensions[EXTENSION_KEY] = Branding(settings.name, logo_file)
+    app.extensions[EXTENSION_KEY] = Branding(
+        settings.name, logo_file.read_bytes(), MIMETYPES[logo_file.suffix.lower()]
+    )
     app.register_blueprint(bp)
 
     @app.context_processor
