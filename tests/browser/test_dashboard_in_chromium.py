@@ -45,10 +45,11 @@ from tppkit.local_server import cli
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+    from playwright.sync_api import ViewportSize
 
 pytestmark = [pytest.mark.browser, pytest.mark.subprocess]
 
-PHONE = {"width": 375, "height": 740}
+PHONE: ViewportSize = {"width": 375, "height": 740}
 
 # Inputs a person fills in or ticks must have a label (a <label for>, aria-label or
 # aria-labelledby); hidden CSRF fields are not for people, and a button is named by its value.
