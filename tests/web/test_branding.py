@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from authserver import create_app
 from authserver.clock import FrozenClock
 from authserver.context import services
+from authserver.db import db
 from authserver.settings import SettingsError
 
 PAGES = ("/", "/login", "/login/done")
@@ -31,7 +32,11 @@ def branded(make_settings: Any, tmp_path: Path, clock: FrozenClock) -> Iterator[
         make_settings(branding={"name": "Northwind Bank", "logo_path": str(logo)}), clock=clock
     )
     yield application
+    # As the ``app`` fixture: no pooled connection outlives the test (PostgreSQL warns).
     services(application).revocation_view.close()
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.mark.parametrize("path", PAGES)
