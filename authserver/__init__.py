@@ -30,6 +30,7 @@ from authserver.services import build_services
 from authserver.settings import Settings
 from authserver.settings import load_settings
 from authserver.web.body_limit import setup_body_limit
+from authserver.web.branding import setup_branding
 from authserver.web.headers import setup_security_headers
 from authserver.web.health import setup_health
 from authserver.web.logging import setup_logging
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     setup_request_id(app)
     setup_body_limit(app, settings.max_body_bytes)
     setup_security_headers(app, found.dpop.nonces)
+    setup_branding(app, settings.branding)
     register_error_handlers(app)
     setup_blueprints(app, found)
     setup_audit_chainer(app, found.audit, settings.audit.chain_seconds)

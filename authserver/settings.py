@@ -187,6 +187,28 @@ class WebhookSettings(BaseModel):
         return value
 
 
+class BrandingSettings(BaseModel):
+    """What the pages people see (login, second factor, consent, dashboard) carry of the bank."""
+
+    name: str = Field(default="authserver", min_length=1, max_length=80)
+    """The bank's name in every page's header and title (AUTHSERVER_BRANDING__NAME)."""
+    logo_path: Path | None = None
+    """An SVG or PNG file shown as the bank's logo, served by us; unset: the packaged one."""
+
+    @field_validator("logo_path")
+    @classmethod
+    def _logo_is_svg_or_png(cls, value: Path | None) -> Path | None:
+        # Fail at start-up, not on the first page: a bank's login page without its logo
+        # looks like a phishing copy.
+        if value is None:
+            return None
+        if value.suffix.lower() not in (".svg", ".png"):
+            raise ValueError("must be an .svg or .png file")
+        if not value.is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
+
 class Settings(BaseSettings):
     """Every knob of the server; one attribute per ``AUTHSERVER_<NAME>`` variable."""
 
@@ -234,6 +256,7 @@ class Settings(BaseSettings):
     sca: ScaSettings = ScaSettings()
     webhooks: WebhookSettings = WebhookSettings()
     audit: AuditSettings = AuditSettings()
+    branding: BrandingSettings = BrandingSettings()
 
     @field_validator("issuer")
     @classmethod

@@ -36,4 +36,6 @@ class PaymentConsentForm(ConsentForm):
 
 
 class WithdrawForm(FlaskForm):  # type: ignore[misc]
-    withdraw = SubmitField("Withdraw")
+    """The confirmation page's form: only the CSRF token and the button."""
+
+    withdraw = SubmitField("Yes, withdraw access")

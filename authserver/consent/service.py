@@ -34,6 +34,7 @@ from authserver.consent.models import COND
 from authserver.consent.models import EXPD
 from authserver.consent.models import RJCT
 from authserver.consent.models import Consent
+from authserver.consent.models import ConsentStatusHistory
 from authserver.consent.models import is_live
 from authserver.consent.trace import Trace
 from authserver.consent.trace import request_trace
@@ -222,6 +223,21 @@ class ConsentService:
                 select(Consent)
                 .where(Consent.user_id == user_id)
                 .order_by(Consent.created_at.desc(), Consent.id)
+            )
+        )
+
+    def history(self, consent_id: str) -> list[ConsentStatusHistory]:
+        """Every status change of the consent, oldest first (the dashboard's detail page)."""
+        return list(
+            db.session.scalars(
+                select(ConsentStatusHistory)
+                .where(ConsentStatusHistory.consent_id == consent_id)
+                .order_by(
+                    ConsentStatusHistory.at,
+                    # The creation row (no from_status) first when two share a moment.
+                    ConsentStatusHistory.from_status.is_not(None),
+                    ConsentStatusHistory.id,
+                )
             )
         )
 

@@ -21,7 +21,11 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    # Pages load only what we serve (no CDN, font or script host), and no plugin or <base>.
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'; object-src 'none'"
+    ),
     "Referrer-Policy": "strict-origin-when-cross-origin",
     # RFC 9449 §8 and §9: browser clients must be able to read the nonce and the challenge.
     "Access-Control-Expose-Headers": "DPoP-Nonce, WWW-Authenticate",

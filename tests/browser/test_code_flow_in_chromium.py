@@ -516,7 +516,8 @@ def test_code_flow_with_dpop_login_consent_jarm_tokens_and_refresh_reuse(
 
 
 def withdraw_on_dashboard(chromium: Path, base: str, screenshot: Path) -> list[str]:
-    """Sign in at the consent dashboard and press "Withdraw"; the statuses it then shows."""
+    """Sign in at the consent dashboard, press "Withdraw" and confirm; the statuses it then
+    shows."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -531,12 +532,12 @@ def withdraw_on_dashboard(chromium: Path, base: str, screenshot: Path) -> list[s
             assert listed.count() == 1
             assert CLIENT_NAME in listed.first.get_by_role("heading").inner_text()
             assert listed.first.locator(".status").inner_text() == "Active"
-            page.get_by_role("button", name=f"Withdraw access for {CLIENT_NAME}").click()
+            page.get_by_role("link", name=f"Withdraw access for {CLIENT_NAME}").click()
+            page.wait_for_url("**/withdraw")  # the confirmation step
+            page.get_by_role("button", name="Yes, withdraw access").click()
             page.wait_for_url("**/account/consents")
             page.screenshot(path=str(screenshot), full_page=True)
-            assert (
-                page.get_by_role("button", name=f"Withdraw access for {CLIENT_NAME}").count() == 0
-            )
+            assert page.get_by_role("link", name=f"Withdraw access for {CLIENT_NAME}").count() == 0
             return page.locator("li.consent .status").all_inner_texts()
         finally:
             browser.close()

@@ -7,10 +7,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from authserver.audit.models import AuditEvent
 from authserver.consent.models import AUTH
 from authserver.consent.models import CANC
 from authserver.context import Services
+from authserver.db import db
 from authserver.experience import experience
 from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import USERNAME
@@ -75,10 +78,16 @@ def test_withdrawing_a_consent_kills_its_tokens_and_keeps_the_others(
         target = next(
             c.id for c in experience(app).consents.of_user(user) if c.client_id == "tpp-one"
         )
+    # "Withdraw" on the listing is a link to a confirmation page; nothing changes yet.
+    assert f'href="{DASHBOARD}/{target}/withdraw"' in listing.text
+    confirm = transport.request("GET", first_tpp.url(f"{DASHBOARD}/{target}/withdraw"))
+    assert confirm.status == 200
+    assert "Withdraw access for" in confirm.text
+    assert userinfo(client, services_, first["access_token"]).status_code == 200
     withdrawn = transport.request(
         "POST",
         first_tpp.url(f"{DASHBOARD}/{target}/withdraw"),
-        form={"csrf_token": csrf_token(listing.text), "withdraw": "Withdraw"},
+        form={"csrf_token": csrf_token(confirm.text), "withdraw": "Yes, withdraw access"},
     )
     assert withdrawn.status == 303
     assert withdrawn.location.endswith(DASHBOARD)
@@ -91,7 +100,14 @@ def test_withdrawing_a_consent_kills_its_tokens_and_keeps_the_others(
         statuses = {c.client_id: c.status for c in experience(app).consents.of_user(user)}
     assert statuses == {"tpp-one": CANC, "tpp-two": AUTH}
     page = transport.request("GET", first_tpp.url(DASHBOARD)).text
-    assert page.count('name="withdraw"') == 1
+    assert page.count('class="button secondary withdraw"') == 1
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.resource == f"consent:{target}")
+        ).all()
+    cancelled = [event for event in events if event.event_type == "consent.cancelled"]
+    assert [event.actor for event in cancelled] == [f"user:{user}"]
+    assert cancelled[0].changes["reason"] == "withdrawn by the user"
 
 
 def test_withdraw_without_csrf_token_is_refused(
@@ -134,6 +150,9 @@ def test_another_users_consent_is_not_found(
     )
     listing = transport.request("GET", tpp.url(DASHBOARD))
     assert consent_id not in listing.text
+    assert transport.request("GET", tpp.url(f"{DASHBOARD}/{consent_id}")).status == 404
+    confirm = transport.request("GET", tpp.url(f"{DASHBOARD}/{consent_id}/withdraw"))
+    assert confirm.status == 404
     # Bob has no consents, so no form: take his session's CSRF token from another page.
     token = csrf_token(transport.request("GET", tpp.url("/login")).text)
     refused = transport.request(
