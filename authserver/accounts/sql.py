@@ -16,15 +16,19 @@ import json
 import math
 from collections.abc import Iterable
 from collections.abc import Sequence
+from datetime import UTC
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from typing import overload
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import DateTime
 from sqlalchemy import Row
 from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import type_coerce
 
 from authserver.accounts.models import AccountBalanceRow
 from authserver.accounts.models import AccountRow
@@ -54,6 +58,41 @@ def to_minor(amount: Decimal) -> int:
 
 def from_minor(minor: int) -> Decimal:
     return Decimal(minor).scaleb(-2)
+
+
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: datetime | None) -> datetime | None: ...
+def _utc(value: datetime | None) -> datetime | None:
+    """What ``db.UTCDateTime`` does on reading, for the transactions read that bypasses it
+    (a page is 100 rows of two date-times: its per-value processing was a real share of a
+    request). Naive (SQLite) means UTC."""
+    if value is None or value.tzinfo is UTC:
+        return value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# The transactions page's columns; date-times read as plain DateTime (see ``_utc``).
+_T = AccountTransactionRow.__table__.c
+_PAGE_COLUMNS = (
+    _T.transaction_id,
+    _T.account_id,
+    _T.credit_debit,
+    _T.status,
+    type_coerce(_T.booked_at, DateTime(timezone=True)).label("booked_at"),
+    type_coerce(_T.value_at, DateTime(timezone=True)).label("value_at"),
+    _T.amount_minor,
+    _T.currency,
+    _T.information,
+    _T.reference,
+    _T.counterparty_name,
+    _T.counterparty_scheme,
+    _T.counterparty_sealed,
+    _T.merchant_name,
+    _T.merchant_category_code,
+    _T.balance_after_minor,
+)
 
 
 def identifiers_context(account_id: str) -> str:
@@ -132,13 +171,13 @@ class SqlAccountProvider:
         # One round trip: the page with the filtered set's size and date range alongside
         # (window functions are computed before LIMIT). Plain rows, not ORM objects: a
         # page is read once and never changed.
-        table = AccountTransactionRow.__table__
+        booked = type_coerce(AccountTransactionRow.booked_at, DateTime(timezone=True))
         rows = db.session.execute(
             select(
-                table,
+                *_PAGE_COLUMNS,
                 func.count().over().label("total"),
-                func.min(AccountTransactionRow.booked_at).over().label("first_booked"),
-                func.max(AccountTransactionRow.booked_at).over().label("last_booked"),
+                func.min(booked).over().label("first_booked"),
+                func.max(booked).over().label("last_booked"),
             )
             .where(where)
             # Newest first; the id breaks ties so pages never overlap or skip a row.
@@ -162,8 +201,8 @@ class SqlAccountProvider:
         return TransactionPage(
             tuple(self._transaction(row, query.counterparty_details) for row in rows),
             total_pages=max(1, math.ceil(int(total) / query.page_size)),
-            first_available=first,
-            last_available=last,
+            first_available=_utc(first),
+            last_available=_utc(last),
         )
 
     @staticmethod
@@ -210,8 +249,8 @@ class SqlAccountProvider:
             account_id=row.account_id,
             credit_debit=row.credit_debit,
             status=row.status,
-            booked_at=row.booked_at,
-            value_at=row.value_at,
+            booked_at=_utc(row.booked_at),
+            value_at=_utc(row.value_at),
             amount=from_minor(row.amount_minor),
             currency=row.currency,
             information=row.information,
