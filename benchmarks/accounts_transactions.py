@@ -21,9 +21,10 @@ What it does, all on loopback and bounded in count and time:
    ``benchmarks/results/``, and cleans up whatever happened.
 
 Each request verifies the RS256 access token and its revocation state, verifies the
-ES256 proof and records its ``jti`` in Redis, reads the consent (SQL), checks the account
-is the user's (SQL, identifiers opened), counts and reads one page of transactions (SQL,
-counterparty identifications opened) and appends a hash-chained audit row.
+ES256 proof and records its ``jti`` in Redis, checks the consent's grant (the consent and
+the account's owner, read from SQL at most every 0.5 s per worker), reads one page of
+transactions with its count in one query (counterparty identifications opened), renders
+it and appends a hash-chained audit row. The seeded tables are analysed first.
 
 Run from the repository root: ``.venv/bin/python -m benchmarks.accounts_transactions``.
 """
