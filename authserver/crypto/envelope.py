@@ -10,6 +10,7 @@ import base64
 import os
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
@@ -38,16 +39,14 @@ class Sealed:
         return cls(wrapped, cipher)
 
 
-def _encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+def _encrypt(aead: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
     nonce = os.urandom(NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+    return nonce + aead.encrypt(nonce, plaintext, aad)
 
 
-def _decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
-    from cryptography.exceptions import InvalidTag
-
+def _decrypt(aead: AESGCM, blob: bytes, aad: bytes) -> bytes:
     try:
-        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+        return aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
     except (InvalidTag, ValueError) as exc:
         raise DecryptionError("envelope authentication failed") from exc
 
@@ -58,14 +57,22 @@ class Envelope:
     def __init__(self, master_key: bytes) -> None:
         if len(master_key) != KEY_BYTES:
             raise ValueError("the master key must be 32 bytes")
-        self._master = master_key
+        # One cipher object for the master key, built once: every open unwraps a data key
+        # with it, and the accounts pages open many values per request.
+        self._master = AESGCM(master_key)
 
     def seal(self, plaintext: bytes, context: str) -> Sealed:
         data_key = AESGCM.generate_key(bit_length=256)
         aad = context.encode()
-        return Sealed(_encrypt(self._master, data_key, aad), _encrypt(data_key, plaintext, aad))
+        return Sealed(
+            _encrypt(self._master, data_key, aad), _encrypt(AESGCM(data_key), plaintext, aad)
+        )
 
     def open(self, sealed: Sealed, context: str) -> bytes:
         aad = context.encode()
         data_key = _decrypt(self._master, sealed.wrapped_key, aad)
-        return _decrypt(data_key, sealed.ciphertext, aad)
+        try:
+            data_cipher = AESGCM(data_key)
+        except ValueError as exc:  # an unwrapped "key" of the wrong length
+            raise DecryptionError("envelope authentication failed") from exc
+        return _decrypt(data_cipher, sealed.ciphertext, aad)

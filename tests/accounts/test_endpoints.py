@@ -535,3 +535,66 @@ def test_the_detail_consent_serves_every_endpoint(grant: Any) -> None:
     _, caller = grant(permissions=DETAIL)
 
     assert [caller.get(path).status_code for path in ALL_PATHS] == [200] * len(ALL_PATHS)
+
+
+# -- the per-process grant cache (resources/accounts/access.py) ----------------------------
+
+
+def test_a_second_read_under_a_consent_reads_neither_the_consent_nor_the_accounts_again(
+    app: Flask, grant: Any
+) -> None:
+    _, caller = grant()
+    assert caller.get("/accounts/acc-1/transactions").status_code == 200
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert caller.get("/accounts/acc-1/transactions").status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+
+    assert statements  # the page and the audit event are still read and written
+    assert not [s for s in statements if "FROM consents" in s]
+    # Ownership is checked inside the page's own query, not by a separate lookup.
+    assert not [s for s in statements if s.lstrip().startswith("SELECT accounts.account_id")]
+
+
+def test_a_cached_grant_is_dropped_as_soon_as_the_consent_is_withdrawn(
+    app: Flask,
+    client: FlaskClient,
+    services_: Services,
+    grant: Any,
+    tpp: Tpp,
+    bank: Bank,
+    clock: FrozenClock,
+) -> None:
+    consent_id, caller = grant()
+    assert caller.get("/accounts").status_code == 200  # the grant is now cached
+    with app.app_context():
+        services_.revocations.revoke_consent(consent_id, actor="user:test", reason="withdrawn")
+        db.session.commit()
+    clock.advance(5)
+    # A token issued after the withdrawal passes the token check: the consent must refuse it.
+    later = caller_for(app, client, services_, tpp.client_id, bank.user, consent_id)
+
+    for path in ALL_PATHS:
+        assert_refused(later.get(path), "U009")
+
+
+def test_a_cached_grant_serves_neither_another_client_nor_an_unselected_account(
+    app: Flask, client: FlaskClient, services_: Services, make_tpp: Any, grant: Any, bank: Bank
+) -> None:
+    consent_id, caller = grant()
+    assert caller.get("/accounts/acc-1").status_code == 200  # the grant is now cached
+    other = make_tpp("tpp-two")
+    intruder = caller_for(app, client, services_, other.client_id, bank.user, consent_id)
+
+    for path in ALL_PATHS:
+        assert_refused(intruder.get(path), "U009")
+    assert_refused(caller.get("/accounts/acc-2"), "U011", "AccountId")
+    assert_refused(caller.get("/accounts/acc-b/transactions"), "U011", "AccountId")

@@ -37,7 +37,9 @@ BALANCE_AFTER_TYPE = "ITBD"
 
 
 def instant(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds")
+    # Most values already are UTC (the provider reads them so): skip the conversion then.
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    return utc.isoformat(timespec="seconds")
 
 
 def _day(value: date) -> str:
