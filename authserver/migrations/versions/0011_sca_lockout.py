@@ -6,7 +6,7 @@ lock survives a restart and holds in every process. ``refresh_tokens`` gains ``a
 ``acr``: how the user authenticated when the family began. Existing families have NULL.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 14:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import authserver.db
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
