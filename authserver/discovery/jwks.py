@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
-from flask import jsonify
 
 from authserver.context import services
 
@@ -17,6 +16,8 @@ bp = Blueprint("keys", __name__)
 @bp.get("/.well-known/jwks.json")
 def jwks() -> Response:
     svc = services()
-    response = jsonify(svc.keys.jwks())
-    response.headers["Cache-Control"] = f"public, max-age={svc.settings.keys.jwks_max_age}"
-    return response
+    return Response(
+        svc.keys.published.jwks_body(),
+        mimetype="application/json",
+        headers={"Cache-Control": f"public, max-age={svc.settings.keys.jwks_max_age}"},
+    )
