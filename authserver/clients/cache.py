@@ -95,8 +95,7 @@ class ClientCache:
         self._ensure_listening()
         now = time.monotonic()
         entry = self._entries.get(client_id)
-        trusted = self._healthy and now - self._last_ok < STALE_SECONDS
-        if entry is not None and trusted and entry.until > now:
+        if entry is not None and entry.until > now and self.listening:
             return entry.client
         generation = self._generation
         row = self._load(client_id)
@@ -107,6 +106,21 @@ class ClientCache:
             if generation == self._generation:
                 self._entries[client_id] = _Entry(client, now + self._ttl)
         return client
+
+    @property
+    def listening(self) -> bool:
+        """True while announcements are known to arrive (the cache may then be trusted)."""
+        return self._healthy and time.monotonic() - self._last_ok < STALE_SECONDS
+
+    def wait_until_listening(self, timeout: float) -> bool:
+        """Start the listener and wait until it is subscribed (tests, start-up)."""
+        self._ensure_listening()
+        deadline = time.monotonic() + timeout
+        while not self.listening:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def drop(self, client_id: str) -> None:
         with self._lock:
