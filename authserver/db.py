@@ -83,6 +83,9 @@ POOL_RECYCLE_SECONDS = 1800
 def _retries_dead_connection(session: OrmSession, fresh: bool, error: DBAPIError) -> bool:
     """Retry once when the first statement of a transaction met a dead pooled connection.
 
+    ``fresh``: nothing of this transaction reached the database before the statement
+    (no statement, no flush) and no ORM change is pending.
+
     Without ``pool_pre_ping`` a connection the server closed (restart, failover,
     ``pg_terminate_backend``) is only found out by using it. Nothing of the transaction
     has run yet at its first statement, so rolling back (which hands the invalidated
@@ -101,7 +104,7 @@ class RetryingSession(FlaskSession):
     on its first statement (see ``_retries_dead_connection``)."""
 
     def execute(self, *args: Any, **kwargs: Any) -> Any:
-        fresh = not self._has_connection()
+        fresh = self._nothing_sent()
         try:
             return super().execute(*args, **kwargs)
         except DBAPIError as error:
@@ -110,7 +113,7 @@ class RetryingSession(FlaskSession):
             return super().execute(*args, **kwargs)
 
     def scalar(self, *args: Any, **kwargs: Any) -> Any:
-        fresh = not self._has_connection()
+        fresh = self._nothing_sent()
         try:
             return super().scalar(*args, **kwargs)
         except DBAPIError as error:
@@ -119,7 +122,7 @@ class RetryingSession(FlaskSession):
             return super().scalar(*args, **kwargs)
 
     def scalars(self, *args: Any, **kwargs: Any) -> Any:
-        fresh = not self._has_connection()
+        fresh = self._nothing_sent()
         try:
             return super().scalars(*args, **kwargs)
         except DBAPIError as error:
@@ -127,11 +130,15 @@ class RetryingSession(FlaskSession):
                 raise
             return super().scalars(*args, **kwargs)
 
-    def _has_connection(self) -> bool:
-        """True once this transaction holds a connection (a statement or flush has run)."""
+    def _nothing_sent(self) -> bool:
+        """True when this statement will be the transaction's first and carries no pending
+        ORM change: the rollback before a retry would silently drop pending objects (an
+        autoflush would be the first statement), so then there is no retry."""
+        if self.new or self.dirty or self.deleted:
+            return False
         transaction = self.get_transaction()  # the root: it holds the connections
         # SQLAlchemy has no public "has this transaction a connection yet" question.
-        return transaction is not None and bool(transaction._connections)
+        return transaction is None or not transaction._connections
 
 
 class SessionSQLAlchemy(SQLAlchemy):
