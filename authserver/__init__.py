@@ -29,6 +29,9 @@ from authserver.package_data import package_path
 from authserver.services import build_services
 from authserver.settings import Settings
 from authserver.settings import load_settings
+from authserver.store.memory import MemoryStore
+from authserver.store.single_process import claim
+from authserver.store.single_process import under_gunicorn
 from authserver.web.body_limit import setup_body_limit
 from authserver.web.branding import setup_branding
 from authserver.web.headers import setup_security_headers
@@ -49,6 +52,12 @@ def setup_services(app: Flask, settings: Settings, clock: Clock) -> Services:
     app.extensions[EXPERIENCE_KEY] = built.experience
     register_resources(app, built.resources)
     return built.services
+
+
+def setup_single_process(settings: Settings, found: Services) -> None:
+    """Under gunicorn, the in-process store refuses a second worker (store/single_process)."""
+    if isinstance(found.store, MemoryStore) and under_gunicorn():
+        claim(settings.instance_path)
 
 
 def setup_signing_keys(app: Flask, found: Services) -> None:
@@ -126,6 +135,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.config["SESSION_COOKIE_SECURE"] = settings.issuer.startswith("https://")
     Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
     found = setup_services(app, settings, clock or SystemClock())
+    setup_single_process(settings, found)
     setup_database(app, settings.sqlalchemy_url)
     setup_signing_keys(app, found)
     setup_request_id(app)

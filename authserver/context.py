@@ -23,6 +23,7 @@ from authserver.checks.consent_gate import ConsentGate
 from authserver.checks.user_directory import UserDirectory
 from authserver.client_auth.jwks import ClientKeyResolver
 from authserver.client_auth.service import ClientAuthenticator
+from authserver.clients.cache import ClientCache
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.crypto.envelope import Envelope
@@ -56,6 +57,8 @@ class Services:
     users: UserDirectory
     policy: FapiPolicy
     client_keys: ClientKeyResolver
+    client_cache: ClientCache
+    """Registrations for client authentication, cached per process (clients/cache.py)."""
     client_auth: ClientAuthenticator
     par: ParStore
     codes: CodeStore

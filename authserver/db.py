@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import DateTime
 from sqlalchemy import MetaData
 from sqlalchemy import String
@@ -22,10 +23,12 @@ from sqlalchemy import TypeDecorator
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import registry
+from sqlalchemy.orm.session import Session as OrmSession
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -72,6 +75,72 @@ class UUIDPrimaryKey:
 log = structlog.get_logger(__name__)
 
 
+# Connections older than this are replaced at checkout, before a firewall or the server
+# drops them; cheaper than a ping round trip on every checkout (pool_pre_ping).
+POOL_RECYCLE_SECONDS = 1800
+
+
+def _retries_dead_connection(session: OrmSession, fresh: bool, error: DBAPIError) -> bool:
+    """Retry once when the first statement of a transaction met a dead pooled connection.
+
+    ``fresh``: nothing of this transaction reached the database before the statement
+    (no statement, no flush) and no ORM change is pending.
+
+    Without ``pool_pre_ping`` a connection the server closed (restart, failover,
+    ``pg_terminate_backend``) is only found out by using it. Nothing of the transaction
+    has run yet at its first statement, so rolling back (which hands the invalidated
+    connection back; the pool then replaces it) and running the statement again on a
+    new connection is safe. Anything later is not retried: the caller's 503 stands.
+    """
+    if not (fresh and error.connection_invalidated):
+        return False
+    log.warning("database_connection_replaced", error_type=type(error.orig).__name__)
+    session.rollback()
+    return True
+
+
+class RetryingSession(FlaskSession):
+    """Flask-SQLAlchemy's session whose transaction survives a dead pooled connection
+    on its first statement (see ``_retries_dead_connection``)."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        fresh = self._nothing_sent()
+        try:
+            return super().execute(*args, **kwargs)
+        except DBAPIError as error:
+            if not _retries_dead_connection(self, fresh, error):
+                raise
+            return super().execute(*args, **kwargs)
+
+    def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        fresh = self._nothing_sent()
+        try:
+            return super().scalar(*args, **kwargs)
+        except DBAPIError as error:
+            if not _retries_dead_connection(self, fresh, error):
+                raise
+            return super().scalar(*args, **kwargs)
+
+    def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        fresh = self._nothing_sent()
+        try:
+            return super().scalars(*args, **kwargs)
+        except DBAPIError as error:
+            if not _retries_dead_connection(self, fresh, error):
+                raise
+            return super().scalars(*args, **kwargs)
+
+    def _nothing_sent(self) -> bool:
+        """True when this statement will be the transaction's first and carries no pending
+        ORM change: the rollback before a retry would silently drop pending objects (an
+        autoflush would be the first statement), so then there is no retry."""
+        if self.new or self.dirty or self.deleted:
+            return False
+        transaction = self.get_transaction()  # the root: it holds the connections
+        # SQLAlchemy has no public "has this transaction a connection yet" question.
+        return transaction is None or not transaction._connections
+
+
 class SessionSQLAlchemy(SQLAlchemy):
     """Flask-SQLAlchemy whose end-of-request session removal can never change a response."""
 
@@ -87,7 +156,12 @@ class SessionSQLAlchemy(SQLAlchemy):
             self.session.registry.clear()
 
 
-db = SessionSQLAlchemy(model_class=Base)
+db = SessionSQLAlchemy(
+    model_class=Base,
+    # Nothing is re-read after a commit: the token path answers from what it just wrote,
+    # and a reload would be a SELECT per object (issue 15).
+    session_options={"class_": RetryingSession, "expire_on_commit": False},
+)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -105,7 +179,8 @@ def setup_database(app: Flask, url: str) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     # hide_parameters: a statement's parameters (token hashes, ids) never reach a log.
     app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "hide_parameters": True}
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        {"pool_recycle": POOL_RECYCLE_SECONDS, "hide_parameters": True},
     )
     db.init_app(app)
     if url.startswith("sqlite"):

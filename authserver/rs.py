@@ -23,6 +23,7 @@ from flask import Flask
 from authserver.accounts.provider import AccountProvider
 from authserver.accounts.sql import SqlAccountProvider
 from authserver.audit.service import AuditTrail
+from authserver.clients.cache import ClientChanges
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.clock import SystemClock
@@ -112,7 +113,8 @@ def build_resource_services(
     revocations = RevocationService(
         clock=clock,
         audit=audit,
-        clients=ClientService(clock, audit),
+        # A client disabled here is announced to the AS processes' client caches.
+        clients=ClientService(clock, audit, ClientChanges(store)),
         consents=consents,
         users=SqlUserDirectory(),
         ledger=AccessTokenLedger(store, clock, publisher),

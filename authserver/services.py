@@ -9,6 +9,8 @@ from authserver.accounts.sql import SqlAccountProvider
 from authserver.audit.service import AuditTrail
 from authserver.client_auth.jwks import ClientKeyResolver
 from authserver.client_auth.service import ClientAuthenticator
+from authserver.clients.cache import ClientCache
+from authserver.clients.cache import ClientChanges
 from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.consent.service import ConsentService
@@ -62,7 +64,11 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
     envelope = Envelope(master_key)
     store = build_store(settings, clock)
     audit = AuditTrail(clock, max_unchained_seconds=settings.audit.max_unchained_seconds)
-    clients = ClientService(clock, audit)
+    client_changes = ClientChanges(store)
+    clients = ClientService(clock, audit, client_changes)
+    client_cache = ClientCache(
+        clients.get, store, client_changes, settings.oauth.client_cache_seconds
+    )
     policy = FapiPolicy.from_settings(settings.oauth)
     replay_epoch = build_replay_epoch(settings, store, clock)
     publisher = RevocationPublisher(store, clock)
@@ -124,8 +130,9 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         users=users,
         policy=policy,
         client_keys=client_keys,
+        client_cache=client_cache,
         client_auth=ClientAuthenticator(
-            clients, client_keys, store, policy, settings.issuer, clock, replay_epoch
+            client_cache, client_keys, store, policy, settings.issuer, clock, replay_epoch
         ),
         par=ParStore(store, clock),
         codes=CodeStore(store, clock, settings.tokens.code_ttl),

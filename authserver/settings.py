@@ -109,6 +109,9 @@ class OAuthSettings(BaseModel):
     """Timeout for fetching a client's jwks_uri."""
     jwks_cache_seconds: int = Field(default=300, ge=0, le=86400)
     """How long a fetched client JWKS is reused before it is fetched again."""
+    client_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    """How long a process reuses a client registration; every change is announced on the
+    store, so this only bounds a lost announcement (1 s at most on the in-process store)."""
 
 
 class AuditSettings(BaseModel):

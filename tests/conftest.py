@@ -230,6 +230,7 @@ def app(settings: Settings, clock: FrozenClock) -> Iterator[Flask]:
     application = create_app(settings, clock=clock)
     yield application
     services(application).revocation_view.close()
+    services(application).client_cache.close()
     with application.app_context():
         from authserver.db import db
 

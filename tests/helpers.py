@@ -40,6 +40,7 @@ def app_with(settings: Any, clock: Any) -> Iterator[Flask]:
         yield application
     finally:
         services(application).revocation_view.close()
+        services(application).client_cache.close()
         with application.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -106,6 +106,10 @@ class ClientKeyResolver:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
+        # Registered JWKS parsed once per registration object: the client cache hands out
+        # the same object until the registration is reloaded, and parsing costs as much
+        # as verifying the assertion (issue 15).
+        self._parsed: dict[str, tuple[object, KeySet]] = {}
         self._lock = threading.Lock()
 
     def key_set(self, client: Client, kid: str | None) -> KeySet:
@@ -120,10 +124,16 @@ class ClientKeyResolver:
         return self._fetch(client, client.jwks_uri)
 
     def _registered(self, client: Client) -> KeySet:
+        document = client.jwks
+        parsed = self._parsed.get(client.client_id)
+        if parsed is not None and parsed[0] is document:
+            return parsed[1]
         try:
-            return parse_key_set(client.jwks)
+            keys = parse_key_set(document)
         except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise self._failure(client, f"registered jwks unusable: {exc}") from None
+        self._parsed[client.client_id] = (document, keys)
+        return keys
 
     def _fresh(self, client_id: str, uri: str) -> _Cached | None:
         with self._lock:

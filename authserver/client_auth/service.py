@@ -18,9 +18,9 @@ from authserver.checks.jwt_claims import audience_is_issuer_string
 from authserver.checks.jwt_claims import time_problem
 from authserver.client_auth.errors import InvalidClientError
 from authserver.client_auth.jwks import ClientKeyResolver
+from authserver.clients.cache import ClientCache
 from authserver.clients.models import Client
 from authserver.clients.models import is_usable
-from authserver.clients.service import ClientService
 from authserver.clock import Clock
 from authserver.crypto.jose import FapiJWSRegistry
 from authserver.fapi import FapiPolicy
@@ -56,7 +56,7 @@ def _parse(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
 class ClientAuthenticator:
     def __init__(
         self,
-        clients: ClientService,
+        clients: ClientCache,
         resolver: ClientKeyResolver,
         store: Store,
         policy: FapiPolicy,

@@ -13,6 +13,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from authserver.audit.service import AuditTrail
+from authserver.clients.cache import ClientChanges
 from authserver.clients.models import Client
 from authserver.clients.redirect_uri import redirect_uri_problem
 from authserver.clock import Clock
@@ -117,9 +118,13 @@ def _validate(request: ClientRequest) -> None:
 
 
 class ClientService:
-    def __init__(self, clock: Clock, audit: AuditTrail) -> None:
+    def __init__(
+        self, clock: Clock, audit: AuditTrail, changes: ClientChanges | None = None
+    ) -> None:
+        """``changes`` announces a changed registration to every process's client cache."""
         self._clock = clock
         self._audit = audit
+        self._changes = changes
 
     def create(self, request: ClientRequest, *, actor: str) -> Client:
         _validate(request)
@@ -172,6 +177,9 @@ class ClientService:
             resource=f"client:{client_id}",
             changes={"disabled": True},
         )
+        # After the commit (record commits): a cache refilled now reads the new row.
+        if self._changes is not None:
+            self._changes.announce(client_id)
         return client
 
 

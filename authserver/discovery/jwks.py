@@ -17,9 +17,11 @@ bp = Blueprint("keys", __name__)
 @bp.get("/.well-known/jwks.json")
 def jwks() -> Response:
     svc = services()
-    response = jsonify(svc.keys.jwks())
-    response.headers["Cache-Control"] = f"public, max-age={svc.settings.keys.jwks_max_age}"
-    return response
+    return Response(
+        svc.keys.published.jwks_body(),
+        mimetype="application/json",
+        headers={"Cache-Control": f"public, max-age={svc.settings.keys.jwks_max_age}"},
+    )
 
 
 @bp.get("/v1/.well-known/jwks.json")

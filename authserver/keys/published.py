@@ -7,6 +7,7 @@ it for signing and rotation; ``ensure_keys`` runs only at start-up and in the CL
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,7 @@ class PublishedKeys:
         self._clock = clock
         self._use = use
         self._cached: tuple[float, list[SigningKey]] | None = None
+        self._body: tuple[list[SigningKey], bytes] | None = None
 
     def is_published(self, key: SigningKey, now: datetime) -> bool:
         if key.state == ACTIVE:
@@ -63,6 +65,18 @@ class PublishedKeys:
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         return {"keys": [dict(key.public_jwk) for key in self.rows()]}
+
+    def jwks_body(self) -> bytes:
+        """The JWK Set as response bytes, encoded again only when the published keys change
+        (a rotation, or the cache reloading them); /jwks is the hottest GET (issue 15)."""
+        rows = self.rows()
+        body = self._body
+        if body is not None and body[0] is rows:
+            return body[1]
+        document = {"keys": [dict(key.public_jwk) for key in rows]}
+        encoded = json.dumps(document, separators=(",", ":"), sort_keys=True).encode() + b"\n"
+        self._body = (rows, encoded)
+        return encoded
 
     def public_key(self, kid: str) -> dict[str, Any] | None:
         """The public JWK published under ``kid``, or None."""

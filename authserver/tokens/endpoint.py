@@ -10,7 +10,6 @@ from flask import jsonify
 from authserver.checks.form import read_form
 from authserver.context import services
 from authserver.dpop.request import presented_proof
-from authserver.errors import request_id
 from authserver.tokens.registry import GrantRequest
 from authserver.tokens.registry import run_grant
 from authserver.tokens.registry import select_grant
@@ -31,18 +30,8 @@ def token() -> Response:
     proof = presented_proof(svc.dpop, TOKEN_PATH, require_nonce=svc.policy.dpop_nonce_required)
     client = svc.client_auth.authenticate(form)
     grant_type, grant = select_grant(form.get("grant_type"), svc.policy)
+    # The grant commits the token with its audit event, in one transaction.
     body = run_grant(grant, GrantRequest(svc, client, grant_type, form, proof))
-    svc.audit.record(
-        "token.issued",
-        actor=f"client:{client.client_id}",
-        resource=f"client:{client.client_id}",
-        changes={
-            "grant_type": grant_type,
-            "scope": body.get("scope", ""),
-            "token_type": body.get("token_type", ""),
-        },
-        request_id=request_id(),
-    )
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response

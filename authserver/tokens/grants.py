@@ -56,6 +56,23 @@ class GrantServices(Protocol):
 Grant = Callable[[GrantServices, Client, dict[str, str], DPoPProof | None], TokenResponse]
 
 
+def _stage_issued(svc: GrantServices, client: Client, grant_type: str, body: TokenResponse) -> None:
+    """Add the ``token.issued`` event to the unit of work that records the token, so the
+    ledger row and its audit row reach the database in one commit (issue 15)."""
+    svc.audit.record(
+        "token.issued",
+        actor=f"client:{client.client_id}",
+        resource=f"client:{client.client_id}",
+        changes={
+            "grant_type": grant_type,
+            "scope": body.get("scope", ""),
+            "token_type": body.get("token_type", ""),
+        },
+        request_id=request_id(),
+        commit=False,
+    )
+
+
 def _bound_key(proof: DPoPProof | None) -> str | None:
     return proof.jkt if proof is not None else None
 
@@ -149,6 +166,7 @@ def authorization_code(
             nonce=grant.nonce,
             intent_id=grant.consent_id if "id_token" in grant.intent_claims else None,
         )
+    _stage_issued(svc, client, "authorization_code", body)
     db.session.commit()
     svc.codes.remember_issued(grant.code_id, family_id)
     return body
@@ -182,7 +200,21 @@ def refresh_token(
         )
         return svc.tokens.issue(client, subject)
 
-    return svc.refresh.rotate(token, client.client_id, mint, jkt=_bound_key(proof))
+    staged: list[bool] = []
+
+    def stage(response: TokenResponse) -> None:
+        _stage_issued(svc, client, "refresh_token", response)
+        staged.append(True)
+
+    body = svc.refresh.rotate(
+        token, client.client_id, mint, jkt=_bound_key(proof), before_commit=stage
+    )
+    if not staged:
+        # A retry within the grace period, answered with the rotation's response: nothing
+        # new was written, but the answer is still an issuance the trail records.
+        _stage_issued(svc, client, "refresh_token", body)
+        db.session.commit()
+    return body
 
 
 def client_credentials(
@@ -198,5 +230,6 @@ def client_credentials(
         dpop_jkt=_bound_key(proof),
     )
     body = svc.tokens.issue(client, subject)
+    _stage_issued(svc, client, "client_credentials", body)
     db.session.commit()
     return body

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import Insert
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -21,6 +22,10 @@ from authserver.revocation.state import JTI
 from authserver.revocation.state import Revocation
 from authserver.store.base import Store
 from authserver.tokens.models import IssuedAccessToken
+
+# A Core INSERT, built once: the ORM would add an identity-map entry, a unit-of-work
+# flush and an object nobody reads again to every token (issue 15).
+_RECORD: Insert = IssuedAccessToken.__table__.insert()  # type: ignore[attr-defined]
 
 
 class AccessTokenLedger:
@@ -41,21 +46,21 @@ class AccessTokenLedger:
         issued_at: datetime,
         expires_at: datetime,
     ) -> None:
-        """Add one issued access token (flushed, committed with the caller's unit of work)."""
-        db.session.add(
-            IssuedAccessToken(
-                jti=jti,
-                client_id=client_id,
-                user_id=user_id,
-                family_id=family_id,
-                code_id=code_id,
-                consent_id=consent_id,
-                issued_at=issued_at,
-                expires_at=expires_at,
-                revoked_at=None,
-            )
+        """Insert one issued access token; it commits with the caller's unit of work."""
+        db.session.execute(
+            _RECORD,
+            {
+                "jti": jti,
+                "client_id": client_id,
+                "user_id": user_id,
+                "family_id": family_id,
+                "code_id": code_id,
+                "consent_id": consent_id,
+                "issued_at": issued_at,
+                "expires_at": expires_at,
+                "revoked_at": None,
+            },
         )
-        db.session.flush()
 
     def revoke_family(self, family_id: str) -> int:
         """Revoke every unexpired access token of a refresh family; returns how many."""

@@ -146,9 +146,18 @@ class RefreshTokenService:
         return token, row
 
     def rotate(
-        self, token: str, client_id: str, mint: Mint, *, jkt: str | None = None
+        self,
+        token: str,
+        client_id: str,
+        mint: Mint,
+        *,
+        jkt: str | None = None,
+        before_commit: Callable[[TokenResponse], None] | None = None,
     ) -> TokenResponse:
         """Spend ``token`` and return the new response; InvalidGrantError on any failure.
+
+        ``before_commit`` stages what must commit with the rotation (the audit event),
+        so the rotation is one transaction.
 
         ``jkt`` is the thumbprint of this request's DPoP proof (None without one): a grace
         retry must present the same. Commits on success and on reuse detection, rolls
@@ -172,7 +181,7 @@ class RefreshTokenService:
             # the winner's committed state.
             db.session.rollback()
             return self._spent(row, now, jkt)
-        return self._continue_family(row, old_hash, mint, now, jkt)
+        return self._continue_family(row, old_hash, mint, now, jkt, before_commit)
 
     def revoke_family(self, family_id: str, *, reason: str) -> None:
         """Revoke every refresh token of the family and the access tokens it produced."""
@@ -197,7 +206,13 @@ class RefreshTokenService:
         return result.rowcount == 1
 
     def _continue_family(
-        self, spent: RefreshToken, old_hash: str, mint: Mint, now: datetime, jkt: str | None
+        self,
+        spent: RefreshToken,
+        old_hash: str,
+        mint: Mint,
+        now: datetime,
+        jkt: str | None,
+        before_commit: Callable[[TokenResponse], None] | None,
     ) -> TokenResponse:
         """Add the family's new head, mint the response and commit; roll back on any failure."""
         try:
@@ -208,6 +223,8 @@ class RefreshTokenService:
             # possible after the commit) finds the response, and a store outage here
             # leaves the old token unspent instead of burning it.
             self._cache_response(old_hash, _Rotation(spent.client_id, jkt or "", response))
+            if before_commit is not None:
+                before_commit(response)
             db.session.commit()
         except Exception:
             db.session.rollback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -28,6 +29,10 @@ def _begin() -> None:
 
 def _finish(response: Response) -> Response:
     response.headers[HEADER] = g.get("request_id", "-")
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        # The access line would be dropped anyway: skip building it (production runs at
+        # WARNING, and this hook runs on every request; issue 15).
+        return response
     # Path only: query strings can carry codes and tokens.
     log.info(
         "request",
