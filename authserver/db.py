@@ -158,9 +158,11 @@ class SessionSQLAlchemy(SQLAlchemy):
 
 db = SessionSQLAlchemy(
     model_class=Base,
-    # Nothing is re-read after a commit: the token path answers from what it just wrote,
-    # and a reload would be a SELECT per object (issue 15).
-    session_options={"class_": RetryingSession, "expire_on_commit": False},
+    # expire_on_commit stays on (SQLAlchemy's default): code that reads a row again after
+    # a commit, such as a worker that claims what another process just changed, must see
+    # the database, not a stale identity map. The token path reads no ORM row after its
+    # commit (clients come from the cache as detached copies), so this costs it nothing.
+    session_options={"class_": RetryingSession},
 )
 
 

@@ -1,9 +1,9 @@
 """Issue 15, Done-when: the audit chain verifies after 2,000 tokens issued concurrently by
 two worker processes, with no 5xx (on SQLite: no unique-constraint failure on the id).
 
-Two separate single-worker gunicorn processes serve one database (on SQLite one file:
-the in-process store is per process, which is fine here as every assertion carries its
-own jti). Their background chainers link the events while the load runs; afterwards the
+Two separate single-worker gunicorn processes serve one database (on SQLite one file,
+each process with its own instance folder and in-process store, which is fine here as
+every assertion carries its own jti). Their background chainers link the events while the load runs; afterwards the
 real ``authserver audit verify`` must find every event chained, in one intact chain.
 """
 
@@ -52,7 +52,12 @@ def two_workers(
         for n, port in enumerate(ports):
             command = [gunicorn, "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
             base = f"http://127.0.0.1:{port}"
-            stack.enter_context(serving(command, env, base, tmp_path / f"worker{n}.log"))
+            # Each process gets its own instance folder: on the in-process store the server
+            # refuses a second process on one folder (its single-use checks would hold per
+            # process). Both share the database and the master key, which is all the chain
+            # needs, and every assertion here carries its own jti.
+            worker_env = {**env, "AUTHSERVER_INSTANCE_PATH": str(tmp_path / f"instance{n}")}
+            stack.enter_context(serving(command, worker_env, base, tmp_path / f"worker{n}.log"))
         yield env, ports
 
 
