@@ -14,6 +14,7 @@ from flask import current_app
 
 from authserver.accounts.provider import AccountProvider
 from authserver.consent.service import ConsentService
+from authserver.sca.passkeys import PasskeyService
 from authserver.sca.service import UserService
 
 EXTENSION_KEY = "authserver.experience"
@@ -25,6 +26,8 @@ class Experience:
     users: UserService
     accounts: AccountProvider
     """The user's accounts, for the consent page's checklist."""
+    passkeys: PasskeyService
+    """WebAuthn ceremonies: login, enrolment and the payment step-up."""
 
 
 def experience(app: Flask | None = None) -> Experience:

@@ -24,6 +24,8 @@ from authserver.payments.sealed_initiation import InitiationSeal
 from authserver.payments.sql import SqlPaymentProvider
 from authserver.resources.context import ResourceServices
 from authserver.revocation.publisher import RevocationPublisher
+from authserver.sca.passkeys import PasskeyService
+from authserver.sca.passkeys import RelyingParty
 from authserver.sca.service import UserService
 from authserver.settings import Settings
 from authserver.store import build_store
@@ -63,11 +65,11 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         settings.oauth.jwks_fetch_timeout, settings.oauth.jwks_cache_seconds, clock
     )
     keys = KeyService(settings.keys, envelope, clock)
-    consents = ConsentService(clock, audit)
     # Account identifiers are sealed under their own key, never the master key itself, so
     # a separate resource server can open them with AUTHSERVER_ACCOUNT_DATA_SECRET alone.
     account_data = Envelope(account_data_key(settings, master_key))
     accounts = SqlAccountProvider(account_data)
+    consents = ConsentService(clock, audit, initiations=InitiationSeal(account_data))
     users = UserService(envelope, clock, audit)
     revocations = RevocationService(
         clock=clock,
@@ -138,5 +140,12 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         payments=SqlPaymentProvider(account_data),
     )
     return AppServices(
-        found, Experience(consents=consents, users=users, accounts=accounts), resources
+        found,
+        Experience(
+            consents=consents,
+            users=users,
+            accounts=accounts,
+            passkeys=PasskeyService(store, clock, audit, RelyingParty.from_issuer(settings.issuer)),
+        ),
+        resources,
     )

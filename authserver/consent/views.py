@@ -33,7 +33,12 @@ from authserver.consent.payment import PaymentScreen
 from authserver.consent.payment import chosen_debtor
 from authserver.context import services
 from authserver.errors import InvalidRequestError
+from authserver.errors import request_id
+from authserver.experience import experience
 from authserver.sca import session as user_session
+from authserver.sca.forms import PasskeyForm
+from authserver.sca.linking import same_digest
+from authserver.sca.passkeys import PasskeyError
 from authserver.sca.session import Pending
 from authserver.scopes import SCOPES
 from authserver.web.headers import SECURITY_HEADERS
@@ -42,6 +47,10 @@ bp = Blueprint("consent", __name__)
 
 NO_ACCOUNT = "Choose at least one account to share, or press Deny."
 NO_DEBTOR = "Choose the account to pay from, or press Deny."
+NOT_CONFIRMED = (
+    "The payment was not confirmed. Check the details and try your passkey again; if they "
+    "changed, this confirmation no longer counts."
+)
 Screen = ConsentScreen | PaymentScreen | None
 
 
@@ -126,6 +135,9 @@ def consent() -> ResponseReturnValue:
         raise InvalidRequestError("The application is no longer registered.")
     authorization = svc.par.get(pending.request_uri, pending.client_id)
     screen = consent_screen(svc, authorization, user_id)
+    link_required = _link_required(user_id, screen)
+    if link_required and not _linked_to_current(screen):
+        return redirect(url_for("consent.confirm_payment"), code=303)
     form = _consent_form(pending, screen)
     if request.method == "GET":
         return _render(form, client, authorization, screen)
@@ -143,4 +155,69 @@ def consent() -> ResponseReturnValue:
             accounts = chosen_accounts(form.accounts.data or [], screen)
         except NoAccountChosenError:
             return _render(form, client, authorization, screen, error=NO_ACCOUNT)
-    return finish_authorization(svc, client, pending, user_id, approved=approved, accounts=accounts)
+    return finish_authorization(
+        svc,
+        client,
+        pending,
+        user_id,
+        approved=approved,
+        accounts=accounts,
+        require_link=link_required,
+    )
+
+
+def _link_required(user_id: str, screen: Screen) -> bool:
+    """Every payment needs fresh SCA linked to its details (dynamic linking). Until the
+    TOTP step-up lands, it is asked of users with a passkey (the factor that can link)."""
+    return isinstance(screen, PaymentScreen) and experience().passkeys.has_passkey(user_id)
+
+
+def _linked_to_current(screen: Screen) -> bool:
+    """The session's authentication was linked to this payment's details as stored now."""
+    if not isinstance(screen, PaymentScreen):
+        return False
+    digest = experience().consents.payment_link(screen.consent_id)
+    return same_digest(user_session.linked(), digest)
+
+
+@bp.route("/consent/confirm", methods=["GET", "POST"])
+def confirm_payment() -> ResponseReturnValue:
+    """The step-up page: the amount, currency and payee beside the passkey prompt, whose
+    challenge commits to the hash of exactly these details (``sca/linking.py``)."""
+    svc = services()
+    pending = user_session.pending()
+    if pending is None:
+        raise InvalidRequestError("No authorization request is in progress.")
+    user_id = user_session.current_user_id()
+    if user_id is None:
+        return redirect(url_for("sca.login"), code=303)
+    authorization = svc.par.get(pending.request_uri, pending.client_id)
+    screen = consent_screen(svc, authorization, user_id)
+    if not isinstance(screen, PaymentScreen) or not _link_required(user_id, screen):
+        return redirect(url_for("consent.consent"), code=303)
+    digest = experience().consents.payment_link(screen.consent_id)
+    passkeys = experience().passkeys
+    form = PasskeyForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            verified = passkeys.authenticate(
+                user_id, form.credential.data or "", request_id=request_id(), link=digest
+            )
+        except PasskeyError:
+            error = NOT_CONFIRMED
+        else:
+            user_session.complete(user_id, svc.clock.time(), verified.amr, linked=verified.link)
+            return redirect(url_for("consent.consent"), code=303)
+    elif form.is_submitted():
+        error = NOT_CONFIRMED
+    user_session.request_link(digest)
+    page = render_template(
+        "consent/confirm_payment.html",
+        form=form,
+        payment=screen,
+        currency=screen.currency,
+        options=passkeys.authentication_options(user_id, link=digest),
+        error=error,
+    )
+    return page, 401 if error else 200

@@ -14,11 +14,13 @@ from authserver.crypto.envelope import Sealed
 from authserver.db import db
 from authserver.sca.directory import SqlUserDirectory
 from authserver.sca.models import User
+from authserver.sca.passkey_models import Passkey
 from authserver.sca.passwords import MIN_PASSWORD_LENGTH
 from authserver.sca.passwords import hash_password
 from authserver.sca.passwords import verify_password
 
 TOTP_ISSUER = "authserver"
+PASSKEY_STEP = "/login/passkey"
 
 
 _DUMMY: list[str] = []
@@ -107,8 +109,13 @@ class UserService:
     def second_factor_step(self, user: User) -> str | None:
         """Hook for strong authentication (TOTP, WebAuthn): the endpoint to visit next, if any.
 
-        None until the SCA step lands; the login view already asks before consent.
+        A user with a passkey is asked for it (phishing-resistant, so it goes first).
         """
+        has_passkey = db.session.scalar(
+            select(Passkey.id).where(Passkey.user_id == user.id).limit(1)
+        )
+        if has_passkey is not None:
+            return PASSKEY_STEP
         return None
 
     def totp_secret(self, user: User) -> str | None:

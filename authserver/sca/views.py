@@ -17,7 +17,7 @@ from authserver.sca.forms import LoginForm
 bp = Blueprint("sca", __name__)
 
 
-def _after_login() -> str:
+def after_login() -> str:
     """A pending authorization first; else the page that sent the user to log in."""
     if user_session.pending():
         return url_for("consent.consent")
@@ -34,10 +34,12 @@ def login() -> ResponseReturnValue:
             form.username.data or "", form.password.data or "", request_id=request_id()
         )
         if user is not None:
-            user_session.start(user, svc.clock.time())
             next_step = experience().users.second_factor_step(user)
             if next_step is None:
-                next_step = _after_login()
+                user_session.start(user, svc.clock.time())
+                next_step = after_login()
+            else:
+                user_session.start_partial(user, svc.clock.time())
             return redirect(next_step, code=303)
         error = "Invalid username or password."
     elif form.is_submitted():
