@@ -47,7 +47,7 @@ def authenticator() -> SoftAuthenticator:
 
 @pytest.fixture
 def enrolled(
-    app: Flask, client: FlaskClient, services_: Services, user: str, authenticator: Any
+    app: Flask, client: FlaskClient, services_: Services, user: str, authenticator: SoftAuthenticator
 ) -> SoftAuthenticator:
     """``user`` has one passkey, enrolled through the page (tests sign in on a fresh client)."""
     assert login(client, services_).status_code == 303
@@ -96,7 +96,8 @@ def test_enrolment_stores_the_public_key_and_the_next_login_asks_for_the_passkey
     assert options["rpId"] == RP_ID
     assert options["allowCredentials"][0]["id"] == keys[0].credential_id
     assert 'data-ceremony="get"' in html
-    assert "<script src=" in html and "passkey.js" in html
+    assert "<script src=" in html
+    assert "passkey.js" in html
     # No one is signed in between the password and the passkey.
     assert page(client, services_, "/account/passkeys").status_code == 303
     done = answer_page(client, services_, html, enrolled.get(options))
@@ -157,7 +158,8 @@ def test_a_stale_challenge_is_refused(
     refused = answer_page(client, services_, html, enrolled.get(options))
     assert refused.status_code == 401
     reasons = failures(app)
-    assert reasons and ("stale" in reasons[-1] or "already used" in reasons[-1])
+    assert reasons
+    assert "stale" in reasons[-1] or "already used" in reasons[-1]
 
 
 def test_a_lowered_sign_counter_is_refused_as_a_clone(
