@@ -47,7 +47,11 @@ def authenticator() -> SoftAuthenticator:
 
 @pytest.fixture
 def enrolled(
-    app: Flask, client: FlaskClient, services_: Services, user: str, authenticator: SoftAuthenticator
+    app: Flask,
+    client: FlaskClient,
+    services_: Services,
+    user: str,
+    authenticator: SoftAuthenticator,
 ) -> SoftAuthenticator:
     """``user`` has one passkey, enrolled through the page (tests sign in on a fresh client)."""
     assert login(client, services_).status_code == 303
