@@ -74,6 +74,7 @@ def setup_blueprints(app: Flask, found: Services) -> None:
     from authserver.pisp.views import bp as pisp_bp
     from authserver.sca.home import bp as home_bp
     from authserver.sca.passkey_views import bp as passkey_bp
+    from authserver.sca.security import bp as security_bp
     from authserver.sca.views import bp as sca_bp
     from authserver.tokens.endpoint import bp as tokens_bp
     from authserver.tokens.revocation_endpoint import bp as revocation_bp
@@ -87,6 +88,7 @@ def setup_blueprints(app: Flask, found: Services) -> None:
         sca_bp,
         passkey_bp,
         home_bp,
+        security_bp,
         consent_bp,
         tokens_bp,
         revocation_bp,

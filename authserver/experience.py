@@ -14,8 +14,13 @@ from flask import current_app
 
 from authserver.accounts.provider import AccountProvider
 from authserver.consent.service import ConsentService
+from authserver.sca.enrolment import FactorService
+from authserver.sca.lockout import Lockout
+from authserver.sca.login import LoginService
 from authserver.sca.passkeys import PasskeyService
+from authserver.sca.policy import ScaPolicy
 from authserver.sca.service import UserService
+from authserver.sca.totp import TotpVerifier
 
 EXTENSION_KEY = "authserver.experience"
 
@@ -28,6 +33,11 @@ class Experience:
     """The user's accounts, for the consent page's checklist."""
     passkeys: PasskeyService
     """WebAuthn ceremonies: login, enrolment and the payment step-up."""
+    login: LoginService
+    totp: TotpVerifier
+    lockout: Lockout
+    sca_policy: ScaPolicy
+    factors: FactorService
 
 
 def experience(app: Flask | None = None) -> Experience:

@@ -24,9 +24,14 @@ from authserver.payments.sealed_initiation import InitiationSeal
 from authserver.payments.sql import SqlPaymentProvider
 from authserver.resources.context import ResourceServices
 from authserver.revocation.publisher import RevocationPublisher
+from authserver.sca.enrolment import FactorService
+from authserver.sca.lockout import Lockout
+from authserver.sca.login import LoginService
 from authserver.sca.passkeys import PasskeyService
 from authserver.sca.passkeys import RelyingParty
+from authserver.sca.policy import ScaPolicy
 from authserver.sca.service import UserService
+from authserver.sca.totp import TotpVerifier
 from authserver.settings import Settings
 from authserver.store import build_store
 from authserver.tokens.access_token import AccessTokenIssuer
@@ -139,13 +144,17 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         accounts=accounts,
         payments=SqlPaymentProvider(account_data),
     )
-    return AppServices(
-        found,
-        Experience(
-            consents=consents,
-            users=users,
-            accounts=accounts,
-            passkeys=PasskeyService(store, clock, audit, RelyingParty.from_issuer(settings.issuer)),
-        ),
-        resources,
+    totp = TotpVerifier(store, clock, users.totp_secret)
+    lockout = Lockout(settings.sca, store, clock, audit)
+    people = Experience(
+        consents=consents,
+        users=users,
+        accounts=accounts,
+        login=LoginService(users, totp, lockout, audit),
+        totp=totp,
+        lockout=lockout,
+        sca_policy=ScaPolicy(settings.sca, users),
+        factors=FactorService(store, envelope, users, totp, lockout),
+        passkeys=PasskeyService(store, clock, audit, RelyingParty.from_issuer(settings.issuer)),
     )
+    return AppServices(found, people, resources)

@@ -122,6 +122,27 @@ class PaymentSettings(BaseModel):
     """Algorithm of our response ``x-jws-signature`` (the active key of it, from /jwks)."""
 
 
+class ScaSettings(BaseModel):
+    """Strong customer authentication: second factors, lockout, SCA age (AUTH-8)."""
+
+    account_access_max_age_days: int = Field(default=90, ge=1, le=90)
+    """Days an SCA may be old when an account-access consent is authorised (PSD2 RTS art. 10)."""
+    second_factor: Literal["optional", "required"] = "optional"
+    """A user with no second factor: ``optional`` lets them consent after a CA login (acr
+    ``urn:openbanking:psd2:ca``), ``required`` shows a page asking them to enrol one."""
+    partial_ttl: int = Field(default=300, ge=30, le=1800)
+    """Seconds between a right password and the second factor before the login starts over."""
+    lockout_threshold: int = Field(default=5, ge=1, le=100)
+    """Failed attempts (password or second factor) after which the account locks."""
+    lockout_base_seconds: int = Field(default=60, ge=1, le=86400)
+    """The first lock's length; each further lock doubles it."""
+    lockout_max_seconds: int = Field(default=3600, ge=1, le=7 * 86400)
+    """The longest a lock lasts."""
+    ip_attempts: int = Field(default=100, ge=1)
+    """Failed logins one client address may make per ``ip_window`` seconds."""
+    ip_window: int = Field(default=300, ge=1, le=86400)
+
+
 class Settings(BaseSettings):
     """Every knob of the server; one attribute per ``AUTHSERVER_<NAME>`` variable."""
 
@@ -166,6 +187,7 @@ class Settings(BaseSettings):
     tokens: TokenSettings = TokenSettings()
     oauth: OAuthSettings = OAuthSettings()
     payments: PaymentSettings = PaymentSettings()
+    sca: ScaSettings = ScaSettings()
 
     @field_validator("issuer")
     @classmethod

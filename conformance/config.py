@@ -65,6 +65,9 @@ class Config:
     signed_client: ClientConfig | None
     username: str
     password: str
+    totp_secret: str | None = None
+    """The user's TOTP secret (base32), when the user has a second factor (``authserver demo``
+    prints it): the scripted user answers the one-time-code page, and #59 can get SCA."""
     code_expiry_wait: float = 62.0
     request_uri_expiry_wait: float | None = None
     refresh_retry_wait: float = 0.0
@@ -155,6 +158,7 @@ def load_config(path: Path) -> Config:
         signed_client=_client(signed, base, "signed_client") if signed else None,
         username=str(user["username"]),
         password=str(user["password"]),
+        totp_secret=str(user["totp_secret"]) if user.get("totp_secret") else None,
         code_expiry_wait=_seconds(data, "code_expiry_wait", 62.0) or 0.0,
         request_uri_expiry_wait=_seconds(data, "request_uri_expiry_wait", None),
         refresh_retry_wait=_seconds(data, "refresh_retry_wait", 0.0) or 0.0,

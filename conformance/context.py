@@ -16,6 +16,7 @@ from conformance.config import ClientConfig
 from conformance.config import Config
 from conformance.dpop import NonceMemory
 from tppkit import PrivateKey
+from tppkit import TotpCodes
 from tppkit import Tpp
 from tppkit import UrllibTransport
 from tppkit import generate_key
@@ -40,6 +41,7 @@ class Context:
     _dpop_keys: dict[str, PrivateKey] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _codes: TotpCodes | None = None
 
     @classmethod
     def create(cls, issuer: str, config: Config, *, duplicates: bool = True) -> Context:
@@ -92,6 +94,16 @@ class Context:
     @property
     def user(self) -> tuple[str, str]:
         return self.config.username, self.config.password
+
+    @property
+    def one_time_code(self) -> TotpCodes | None:
+        """One code source for the whole run: the server accepts each step once."""
+        if self.config.totp_secret is None:
+            return None
+        with self._lock:
+            if self._codes is None:
+                self._codes = TotpCodes(self.config.totp_secret)
+            return self._codes
 
     def signing_tpp(self) -> Tpp:
         """The client for request-object modules: the signed client when configured."""

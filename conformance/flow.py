@@ -184,6 +184,7 @@ class Flow:
             password=password,
             approve=approve,
             extra=self.front_params(),
+            one_time_code=self.ctx.one_time_code,
         )
 
     def visit(self, request_uri: str) -> HttpResponse:

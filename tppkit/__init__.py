@@ -7,7 +7,8 @@ wheel does not ship it.
 - ``client``: ``Tpp`` (private_key_jwt assertions, PKCE, request objects), ``dpop_proof``;
 - ``transport`` / ``browser``: HTTP for a live server, the scripted user, callbacks;
 - ``registration``: TPPs and resource servers, in-process or through the CLI;
-- ``local_server``: a real ``authserver`` process, awaited until ready.
+- ``local_server``: a real ``authserver`` process, awaited until ready;
+- ``totp``: one-time codes for a user with a second factor (``TotpCodes``).
 """
 
 from tppkit.browser import Browser
@@ -34,6 +35,7 @@ from tppkit.keys import new_key
 from tppkit.keys import public_jwks
 from tppkit.keys import shared_key
 from tppkit.keys import shared_tpp_key
+from tppkit.totp import TotpCodes
 from tppkit.transport import HttpResponse
 from tppkit.transport import Transport
 from tppkit.transport import UrllibTransport
@@ -45,6 +47,7 @@ __all__ = [
     "Callback",
     "HttpResponse",
     "PrivateKey",
+    "TotpCodes",
     "Tpp",
     "Transport",
     "UrllibTransport",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from joserfc import jwt
@@ -58,8 +59,12 @@ class Browser:
         password: str,
         approve: bool = True,
         extra: dict[str, str] | None = None,
+        one_time_code: Callable[[], str] | None = None,
     ) -> HttpResponse:
         """Returns the response that leaves the server towards the client (303 or form_post).
+
+        ``one_time_code`` answers the TOTP page (``tppkit.totp.TotpCodes``) for a user with a
+        second factor; without it the walk stops at that page and returns it.
 
         ``extra`` adds query parameters next to client_id and request_uri (the OIDF suite
         repeats response_type, scope and redirect_uri there, as OIDC Core §6.1 asks).
@@ -71,12 +76,23 @@ class Browser:
         while response.status == 303 and not response.location.startswith(tpp.redirect_uri):
             url = self._absolute(response.location)
             page = self.transport.request("GET", url)
+            if page.status == 303:
+                # A page may send the browser on (consent to the client with an error, a
+                # stale step back to the login): follow it like a person's browser does.
+                response = page
+                continue
             if url.endswith("/login"):
                 form = {
                     "csrf_token": csrf_token(page.text),
                     "username": username,
                     "password": password,
                     "submit": "Sign in",
+                }
+            elif url.endswith("/login/otp") and one_time_code is not None:
+                form = {
+                    "csrf_token": csrf_token(page.text),
+                    "code": one_time_code(),
+                    "submit": "Verify",
                 }
             elif url.endswith("/consent"):
                 decision = {"approve": "Approve"} if approve else {"deny": "Deny"}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from authserver.checks.acr import required_acr
 from authserver.checks.consent_gate import ConsentGate
 from authserver.checks.errors import InvalidScopeError
 from authserver.checks.errors import UnsupportedResponseTypeError
@@ -49,11 +50,14 @@ class AuthorizationRequest:
     """Where ``openbanking_intent_id`` was requested: ``id_token`` and/or ``userinfo``."""
     details_type: str | None = None
     """The RFC 9396 type that named the consent (``account_access``, ``payment_initiation``)."""
+    acr_values: tuple[str, ...] = ()
+    """The authentication contexts the client demands (``checks/acr.py``); empty: any."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["scopes"] = list(self.scopes)
         data["intent_claims"] = list(self.intent_claims)
+        data["acr_values"] = list(self.acr_values)
         return data
 
     @classmethod
@@ -63,6 +67,7 @@ class AuthorizationRequest:
                 **data,
                 "scopes": tuple(data["scopes"]),
                 "intent_claims": tuple(data.get("intent_claims", ())),
+                "acr_values": tuple(data.get("acr_values", ())),
             }
         )
 
@@ -179,4 +184,5 @@ def validate_authorization_request(
         intent_form=intent.form if intent else None,
         intent_claims=intent.claim_targets if intent else (),
         details_type=intent.details_type if intent else None,
+        acr_values=required_acr(params, claims_parameter=policy.claims_parameter),
     )

@@ -51,3 +51,20 @@ def create(username: str, totp: bool, as_json: bool) -> None:
             + (f"\nTOTP: {d['totp_uri']}" if "totp_uri" in d else "")
         ),
     )
+
+
+@users.command("reset-factors")
+@click.argument("username")
+@json_option
+def reset_factors(username: str, as_json: bool) -> None:
+    """Remove every second factor of a user and lift any lock (e.g. a lost phone).
+
+    The user signs in with the password alone afterwards and enrols again at
+    /account/security; the reset is an audit event.
+    """
+    with app_services():
+        user = experience().factors.reset(username, actor=operator())
+        if user is None:
+            raise click.ClickException(f"user {username!r} does not exist")
+        data = {"id": user.id, "username": user.username, "factors": []}
+    emit(data, as_json, lambda d: f"user {d['username']}: second factors removed, lock lifted")

@@ -176,6 +176,34 @@ def _granted_details(
     )
 
 
+def refuse_authorization(
+    svc: Services, client: Client, pending: Pending, error: str, description: str
+) -> Response:
+    """End the request with ``error`` at the client's redirect_uri (in its response mode),
+    recording no decision: e.g. RFC 9470 ``unmet_authentication_requirements``."""
+    authorization = svc.par.consume(pending.request_uri, pending.client_id)
+    user_session.clear_pending()
+    params = {"error": error, "error_description": description}
+    return _respond(svc, client, authorization, params)
+
+
+def _respond(
+    svc: Services, client: Client, authorization: AuthorizationRequest, params: dict[str, str]
+) -> Response:
+    if authorization.state is not None:
+        params["state"] = authorization.state
+    return authorization_response(
+        authorization.redirect_uri,
+        authorization.response_mode,
+        params,
+        client,
+        keys=svc.keys,
+        issuer=svc.settings.issuer,
+        policy=svc.policy,
+        now=svc.clock.time(),
+    )
+
+
 def finish_authorization(
     svc: Services,
     client: Client,
@@ -216,6 +244,8 @@ def finish_authorization(
                 dpop_jkt=authorization.dpop_jkt,
                 intent_claims=authorization.intent_claims,
                 authorization_details=_granted_details(authorization, accounts),
+                amr=tuple(user_session.amr()),
+                acr=user_session.acr(),
             )
         )
         svc.audit.record(
@@ -228,15 +258,4 @@ def finish_authorization(
         params = {"code": code}
     else:
         params = {"error": "access_denied", "error_description": "The user denied the request."}
-    if authorization.state is not None:
-        params["state"] = authorization.state
-    return authorization_response(
-        authorization.redirect_uri,
-        authorization.response_mode,
-        params,
-        client,
-        keys=svc.keys,
-        issuer=svc.settings.issuer,
-        policy=svc.policy,
-        now=svc.clock.time(),
-    )
+    return _respond(svc, client, authorization, params)

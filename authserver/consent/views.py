@@ -25,6 +25,7 @@ from authserver.consent.flow import NoAccountChosenError
 from authserver.consent.flow import chosen_accounts
 from authserver.consent.flow import consent_screen
 from authserver.consent.flow import finish_authorization
+from authserver.consent.flow import refuse_authorization
 from authserver.consent.forms import ConsentForm
 from authserver.consent.forms import OpenBankingConsentForm
 from authserver.consent.forms import PaymentConsentForm
@@ -39,6 +40,8 @@ from authserver.sca import session as user_session
 from authserver.sca.forms import PasskeyForm
 from authserver.sca.linking import same_digest
 from authserver.sca.passkeys import PasskeyError
+from authserver.sca.policy import LoginState
+from authserver.sca.policy import Requirement
 from authserver.sca.session import Pending
 from authserver.scopes import SCOPES
 from authserver.web.headers import SECURITY_HEADERS
@@ -52,6 +55,9 @@ NOT_CONFIRMED = (
     "changed, this confirmation no longer counts."
 )
 Screen = ConsentScreen | PaymentScreen | None
+# RFC 9470 §3: the login cannot give the authentication context the client demanded.
+UNMET = "unmet_authentication_requirements"
+UNMET_TEXT = "The user could not be authenticated as the requested acr demands."
 
 
 def _choices(screen: ConsentScreen | PaymentScreen) -> list[tuple[str, str]]:
@@ -135,6 +141,19 @@ def consent() -> ResponseReturnValue:
         raise InvalidRequestError("The application is no longer registered.")
     authorization = svc.par.get(pending.request_uri, pending.client_id)
     screen = consent_screen(svc, authorization, user_id)
+    requirement = experience().sca_policy.for_consent(
+        LoginState(user_id, user_session.acr(), user_session.sca_time()),
+        acr_values=authorization.acr_values,
+        payment=isinstance(screen, PaymentScreen),
+        now=svc.clock.time(),
+    )
+    if requirement is Requirement.AUTHENTICATE_AGAIN:
+        user_session.restart()  # the pending request stays; password and factor again
+        return redirect(url_for("sca.login"), code=303)
+    if requirement is Requirement.UNMET:
+        return refuse_authorization(svc, client, pending, UNMET, UNMET_TEXT)
+    if requirement is Requirement.ENROL:
+        return render_template("sca/enrol_needed.html"), 403
     link_required = _link_required(user_id, screen)
     if link_required and not _linked_to_current(screen):
         return redirect(url_for("consent.confirm_payment"), code=303)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from authserver.checks.acr import ACR_VALUES
 from authserver.fapi import FapiPolicy
 from authserver.scopes import SCOPES
 from authserver.settings import Settings
-from authserver.tokens.access_token import ACR_PASSWORD
 from authserver.tokens.access_token import ID_TOKEN_CLAIMS
 from authserver.tokens.registry import supported_grant_types
 
@@ -83,7 +83,7 @@ def _openid(issuer: str, policy: FapiPolicy) -> Metadata:
         "claims_supported": list(ID_TOKEN_CLAIMS),
         # OIDC Core §5.5: read for UK Open Banking's openbanking_intent_id.
         "claims_parameter_supported": policy.claims_parameter,
-        "acr_values_supported": [ACR_PASSWORD],
+        "acr_values_supported": list(ACR_VALUES),
     }
 
 

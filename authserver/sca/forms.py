@@ -52,3 +52,21 @@ class PasskeyEnrolForm(PasskeyForm):
 class PasskeyRemoveForm(FlaskForm):  # type: ignore[misc]
     passkey_id = HiddenField(validators=[DataRequired(), Length(max=36)])
     submit = SubmitField("Remove")
+
+
+class OneTimeCodeForm(FlaskForm):  # type: ignore[misc]
+    """The second step of a login: the six digits from the user's authenticator app."""
+
+    code = StringField("One-time code", validators=[DataRequired(), Length(max=12)])
+    submit = SubmitField("Verify")
+
+
+class EnrolTotpForm(FlaskForm):  # type: ignore[misc]
+    """Confirming a new authenticator app with one of its codes proves it was set up."""
+
+    code = StringField("One-time code", validators=[DataRequired(), Length(max=12)])
+    submit = SubmitField("Confirm")
+
+
+class RemoveFactorForm(FlaskForm):  # type: ignore[misc]
+    submit = SubmitField("Remove")

@@ -21,6 +21,7 @@ from authserver.sca.passwords import verify_password
 
 TOTP_ISSUER = "authserver"
 PASSKEY_STEP = "/login/passkey"
+TOTP_STEP = "/login/otp"
 
 
 _DUMMY: list[str] = []
@@ -106,17 +107,71 @@ class UserService:
         )
         return user if ok else None
 
-    def second_factor_step(self, user: User) -> str | None:
-        """Hook for strong authentication (TOTP, WebAuthn): the endpoint to visit next, if any.
+    def spend_password_work(self, password: str) -> None:
+        """One argon2 check against nothing: a refused login costs what a real one does."""
+        verify_password(_dummy_hash(), password)
 
-        A user with a passkey is asked for it (phishing-resistant, so it goes first).
+    def second_factor_step(self, user: User) -> str | None:
+        """The page of the user's second factor after a right password; None: none enrolled.
+
+        A passkey goes first: it is phishing-resistant.
         """
-        has_passkey = db.session.scalar(
-            select(Passkey.id).where(Passkey.user_id == user.id).limit(1)
-        )
-        if has_passkey is not None:
+        if self.has_passkey(user):
             return PASSKEY_STEP
+        if user.sealed_totp_secret:
+            return TOTP_STEP
         return None
+
+    def has_second_factor(self, user: User) -> bool:
+        return self.second_factor_step(user) is not None
+
+    def has_passkey(self, user: User) -> bool:
+        found = db.session.scalar(select(Passkey.id).where(Passkey.user_id == user.id).limit(1))
+        return found is not None
+
+    def factors(self, user: User) -> list[str]:
+        """The user's second factors by kind (``totp``), for the security page; passkeys
+        are listed and removed one by one on ``/account/passkeys``."""
+        return ["totp"] if user.sealed_totp_secret else []
+
+    def enrol_totp(self, user: User, secret: str, *, actor: str, request_id: str) -> None:
+        """Keep ``secret`` (already confirmed with a code by the caller), sealed."""
+        user.sealed_totp_secret = self._envelope.seal(secret.encode(), user.id).to_text()
+        self._audit.record(
+            "user.factor_enrolled",
+            actor=actor,
+            resource=f"user:{user.id}",
+            changes={"factor": "totp"},
+            request_id=request_id,
+        )
+
+    def remove_totp(self, user: User, *, actor: str, request_id: str = "-") -> bool:
+        if not user.sealed_totp_secret:
+            return False
+        user.sealed_totp_secret = None
+        self._audit.record(
+            "user.factor_removed",
+            actor=actor,
+            resource=f"user:{user.id}",
+            changes={"factor": "totp"},
+            request_id=request_id,
+        )
+        return True
+
+    def remove_passkeys(self, user: User, *, actor: str, request_id: str = "-") -> int:
+        """Every passkey of ``user`` gone (an operator's factor reset); how many."""
+        keys = list(db.session.scalars(select(Passkey).where(Passkey.user_id == user.id)))
+        for key in keys:
+            db.session.delete(key)
+        if keys:
+            self._audit.record(
+                "user.factor_removed",
+                actor=actor,
+                resource=f"user:{user.id}",
+                changes={"factor": "passkey", "count": len(keys)},
+                request_id=request_id,
+            )
+        return len(keys)
 
     def totp_secret(self, user: User) -> str | None:
         if not user.sealed_totp_secret:

@@ -12,12 +12,16 @@ from typing import Any
 
 from flask import session
 
+from authserver.checks.acr import ACR_CA
+from authserver.checks.acr import ACR_SCA
 from authserver.sca.models import User
+
+__all__ = ["ACR_CA", "ACR_SCA"]  # re-exported: the seam names them here
 
 PENDING_KEY = "authz"
 RETURN_KEY = "return_to"
 # Pages a login may return to: a fixed list of our own paths, never a user-given URL.
-RETURN_PAGES = frozenset({"/account/consents"})
+RETURN_PAGES = frozenset({"/account/consents", "/account/security"})
 
 
 @dataclass(frozen=True)
@@ -27,8 +31,6 @@ class Pending:
 
 
 # What an ID token reports of the login (OB Security Profile; RFC 8176 for amr values).
-ACR_SCA = "urn:openbanking:psd2:sca"
-ACR_CA = "urn:openbanking:psd2:ca"
 # RFC 8176 method -> the PSD2 category it evidences (knowledge, possession, inherence).
 _CATEGORY = {
     "pwd": "knowledge",
@@ -83,6 +85,12 @@ def partial_user_id() -> str | None:
 
 def partial_started() -> int:
     return int(session.get("pre_time", 0))
+
+
+def restart() -> None:
+    """Forget who is signed in (fully or half), keeping the pending authorization: the
+    next page is the login again (a stale SCA, an expired second-factor step)."""
+    _fresh()
 
 
 def complete(

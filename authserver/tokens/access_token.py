@@ -24,9 +24,6 @@ from authserver.tokens.verifier import ACCESS_TOKEN_TYPE
 from authserver.tokens.verifier import BEARER
 from authserver.tokens.verifier import DPOP
 
-AMR_PASSWORD = ["pwd"]
-# Single-factor password login; the SCA step will raise it once TOTP/WebAuthn land.
-ACR_PASSWORD = "urn:authserver:acr:password"
 # OIDC Core §2: every claim an ID token of ours can carry (discovery's claims_supported).
 # UK Open Banking adds openbanking_intent_id: the ConsentId the user authorised.
 ID_TOKEN_CLAIMS = (
@@ -61,6 +58,10 @@ class TokenSubject:
     resource servers cannot read consents, so the access token carries it."""
     authorization_details: tuple[dict[str, Any], ...] = ()
     """RFC 9396 §7/§9.1: the granted details, in the token response and the JWT."""
+    amr: tuple[str, ...] = ()
+    """RFC 8176 methods of the login the token stands on (the ID token's ``amr``)."""
+    acr: str | None = None
+    """The login's OB context (``urn:openbanking:psd2:sca`` or ``:ca``), the ID token's ``acr``."""
 
 
 def left_half_hash(value: str) -> str:
@@ -159,9 +160,12 @@ class AccessTokenIssuer:
             "iat": now,
             "exp": now + self._settings.id_token_ttl,
             "at_hash": left_half_hash(access_token),
-            "amr": AMR_PASSWORD,
-            "acr": ACR_PASSWORD,
         }
+        # What the login really was (issue 13): the session's methods, carried by the code.
+        if subject.amr:
+            claims["amr"] = list(subject.amr)
+        if subject.acr is not None:
+            claims["acr"] = subject.acr
         if subject.auth_time is not None:
             claims["auth_time"] = int(subject.auth_time)
         if nonce is not None:

@@ -43,12 +43,16 @@ class CodeGrant:
     the value is ``consent_id``, the open-banking ConsentId."""
     authorization_details: tuple[dict[str, Any], ...] = ()
     """RFC 9396 §7: the granted details (with the selected accounts) when RAR was used."""
+    amr: tuple[str, ...] = ()
+    """How the user authenticated (RFC 8176), from the session, for the ID token."""
+    acr: str | None = None
 
     def to_json(self) -> bytes:
         data: dict[str, Any] = asdict(self)
         data["scopes"] = list(self.scopes)
         data["intent_claims"] = list(self.intent_claims)
         data["authorization_details"] = list(self.authorization_details)
+        data["amr"] = list(self.amr)
         return json.dumps(data).encode()
 
     @classmethod
@@ -60,6 +64,7 @@ class CodeGrant:
                 "scopes": tuple(data["scopes"]),
                 "intent_claims": tuple(data.get("intent_claims", ())),
                 "authorization_details": tuple(data.get("authorization_details", ())),
+                "amr": tuple(data.get("amr", ())),
             }
         )
 

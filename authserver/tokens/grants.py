@@ -120,6 +120,8 @@ def authorization_code(
             dpop_jkt=_bound_key(proof),
             intent_claims=grant.intent_claims,
             authorization_details=grant.authorization_details,
+            amr=grant.amr,
+            acr=grant.acr,
         )
         family_id = row.family_id
     subject = TokenSubject(
@@ -133,6 +135,8 @@ def authorization_code(
         dpop_jkt=_bound_key(proof),
         intent_id=grant.consent_id if "userinfo" in grant.intent_claims else None,
         authorization_details=grant.authorization_details,
+        amr=grant.amr,
+        acr=grant.acr,
     )
     body = svc.tokens.issue(client, subject)
     if refresh_token:
@@ -173,6 +177,8 @@ def refresh_token(
             dpop_jkt=_bound_key(proof),
             intent_id=row.consent_id if "userinfo" in (row.intent_claims or ()) else None,
             authorization_details=tuple(row.authorization_details or ()),
+            amr=tuple(row.amr or ()),
+            acr=row.acr,
         )
         return svc.tokens.issue(client, subject)
 

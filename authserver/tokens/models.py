@@ -42,6 +42,10 @@ class RefreshToken(UUIDPrimaryKey, Base):
     # where it asked for openbanking_intent_id, and the granted RFC 9396 details.
     intent_claims: Mapped[list[str] | None] = mapped_column(JSON)
     authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # How the user authenticated when the family began (RFC 8176 amr, OB acr), so every
+    # token of the family reports the login it really stands on.
+    amr: Mapped[list[str] | None] = mapped_column(JSON)
+    acr: Mapped[str | None] = mapped_column(String(64))
 
 
 class IssuedAccessToken(Base):

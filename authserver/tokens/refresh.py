@@ -115,6 +115,8 @@ class RefreshTokenService:
         dpop_jkt: str | None = None,
         intent_claims: Sequence[str] = (),
         authorization_details: Sequence[dict[str, Any]] = (),
+        amr: Sequence[str] = (),
+        acr: str | None = None,
     ) -> tuple[str, RefreshToken]:
         """Start a new family; returns the opaque token (shown once) and its row. The
         intent (``intent_claims``, ``authorization_details``) travels with the family."""
@@ -136,6 +138,8 @@ class RefreshTokenService:
             dpop_jkt=dpop_jkt,
             intent_claims=list(intent_claims) or None,
             authorization_details=list(authorization_details) or None,
+            amr=list(amr) or None,
+            acr=acr,
         )
         db.session.add(row)
         db.session.flush()
@@ -229,6 +233,8 @@ class RefreshTokenService:
             dpop_jkt=spent.dpop_jkt,
             intent_claims=spent.intent_claims,
             authorization_details=spent.authorization_details,
+            amr=spent.amr,
+            acr=spent.acr,
         )
         db.session.add(head)
         db.session.flush()

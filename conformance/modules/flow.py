@@ -84,6 +84,30 @@ def other_scope_order(ctx: Context) -> str:
     return f"scope {scope!r} succeeded"
 
 
+ACR_SCA = "urn:openbanking:psd2:sca"
+
+
+def essential_acr_sca(ctx: Context) -> str:
+    """An essential ``acr`` of SCA: the ID token must say it, or the client must hear
+    ``unmet_authentication_requirements`` (RFC 9470) when the user has no second factor."""
+    claims = json.dumps({"id_token": {"acr": {"essential": True, "value": ACR_SCA}}})
+    flow = Flow(ctx, ctx.tpps[0])
+    if ctx.config.totp_secret is None:
+        params, _ = flow.params(claims=claims)
+        callback = flow.callback(flow.authorize(flow.push_ok(flow.par_form(params))), params)
+        if callback.get("error") != "unmet_authentication_requirements":
+            raise fail(
+                f"password-only user: {sorted(callback)}, wanted unmet_authentication_requirements"
+            )
+        return (
+            "password-only user: unmet_authentication_requirements (configure totp_secret for SCA)"
+        )
+    issued = flow.happy(claims=claims)
+    if issued.id_claims.get("acr") != ACR_SCA:
+        raise fail(f"ID token acr {issued.id_claims.get('acr')!r}, wanted {ACR_SCA}")
+    return f"password + one-time code: acr {ACR_SCA}, amr {issued.id_claims.get('amr')}"
+
+
 def claims_parameter(ctx: Context) -> str:
     claims = {"id_token": {"unknown_claim_xyz": None}, "userinfo": {"name": {"essential": False}}}
     Flow(ctx, ctx.tpps[0]).happy(claims=json.dumps(claims))
@@ -135,6 +159,7 @@ MODULES = [
     Module(7, "ensure-authorization-request-with-64-char-nonce-success", nonce_64),
     Module(8, "ensure-other-scope-order-succeeds", other_scope_order),
     Module(9, "test-claims-parameter-identity-claims", claims_parameter),
+    Module(59, "test-essential-acr-sca-claim", essential_acr_sca),
     Module(10, "access-token-type-header-case-sensitivity", scheme_case),
     Module(22, "ensure-authorization-request-with-long-nonce", long_nonce),
     Module(23, "ensure-authorization-request-with-long-state", long_state),

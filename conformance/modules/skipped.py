@@ -10,8 +10,6 @@ MODULES = [
     Module(31, "australia-connectid-ensure-request-object-with-exp-over-10-fails", skip=CONNECTID),
     Module(33, "australia-connectid-ensure-request-object-with-nbf-over-15-fails", skip=CONNECTID),
     Module(44, "australia-connectid-ensure-invalid-purpose-fails", skip=CONNECTID),
-    # Needs strong customer authentication (acr urn:openbanking:psd2:sca): issue 13.
-    Module(59, "test-essential-acr-sca-claim", skip="SCA (acr) not built yet"),
     Module(60, "brazil-ensure-bad-payment-signature-fails", skip="Open Finance Brazil only"),
     Module(61, "australia-connectid-test-claims-parameter-idtoken-identity-claims", skip=CONNECTID),
 ]

@@ -41,6 +41,7 @@ from joserfc.jwk import KeySet
 
 from tppkit import HttpResponse
 from tppkit import PrivateKey
+from tppkit import TotpCodes
 from tppkit import Tpp
 from tppkit import UrllibTransport
 from tppkit import dpop_proof
@@ -246,12 +247,29 @@ def keep_screenshot(screenshot: Path) -> None:
 # --- the user in Chromium ---------------------------------------------------------------
 
 
-def sign_in(page: Page, username: str, password: str, *, lands_on: str = "**/consent") -> None:
-    """Fill in and submit the login form, then wait for the page it leads to (by default
-    the consent page), as every browser test's user does."""
+_CODES: dict[str, TotpCodes] = {}
+
+
+def sign_in(
+    page: Page,
+    username: str,
+    password: str,
+    *,
+    totp_secret: str | None = None,
+    lands_on: str = "**/consent",
+) -> None:
+    """Fill in and submit the login form, then (for a user with TOTP, such as the demo user)
+    the one-time code, and wait for the page it leads to (by default the consent page), as
+    every browser test's user does. Codes come from one ``TotpCodes`` per secret, so two
+    logins in one 30 s step never offer the same code (the server refuses a replay)."""
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    if totp_secret:
+        page.wait_for_url("**/login/otp")
+        codes = _CODES.setdefault(totp_secret, TotpCodes(totp_secret))
+        page.get_by_label("One-time code").fill(codes())
+        page.get_by_role("button", name="Verify").click()
     page.wait_for_url(lands_on)
 
 

@@ -100,7 +100,7 @@ def test_example_tpp_from_start_page_to_resource_response(
             page.goto(tpp_base + "/")
             page.get_by_role("link", name="Connect your bank").click()
             page.wait_for_url("**/login")
-            sign_in(page, user["username"], user["password"])
+            sign_in(page, user["username"], user["password"], totp_secret=user["totp_secret"])
             page.get_by_role("button", name="Approve").click()
             page.wait_for_url(f"{tpp_base}/callback?**")
             assert page.get_by_role("heading", level=1).inner_text() == "Connected"

@@ -87,7 +87,7 @@ def approve_one_account(
             page = browser.new_page(viewport={"width": 900, "height": 1000})
             page.set_default_timeout(15_000)
             page.goto(authorize_url)
-            sign_in(page, user["username"], user["password"])
+            sign_in(page, user["username"], user["password"], totp_secret=user["totp_secret"])
 
             assert CLIENT_NAME in page.get_by_role("heading", level=1).inner_text()
             headings = page.get_by_role("heading", level=2).all_inner_texts()

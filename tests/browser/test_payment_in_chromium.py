@@ -120,7 +120,7 @@ def pay_from_first_account(
             page = browser.new_page(viewport={"width": 375, "height": 812})  # a phone
             page.set_default_timeout(15_000)
             page.goto(authorize_url)
-            sign_in(page, user["username"], user["password"])
+            sign_in(page, user["username"], user["password"], totp_secret=user["totp_secret"])
 
             assert CLIENT_NAME in page.get_by_role("heading", level=1).inner_text()
             assert page.locator(".amount").inner_text() == "£45.00"

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from joserfc import jwt
 
 from authserver.context import Services
+from authserver.experience import experience
 from conformance.tpp import Browser
 from conformance.tpp import Tpp
 from conformance.tpp import read_callback
@@ -28,6 +29,7 @@ from tests.par import Pushed
 from tests.par import push
 from tests.par import redeem
 from tests.par import register
+from tppkit import TotpCodes
 
 Body = dict[str, Any]
 
@@ -86,6 +88,36 @@ class Kit:
         assert response.status_code == 200, response.get_data(as_text=True)
         body: Body = response.get_json()
         return body
+
+    def sca_id_token(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Header and claims of an ID token after a password + TOTP login (acr sca)."""
+        with self.app.app_context():
+            created = experience(self.app).users.create(
+                "kit-sca-user", PASSWORD, actor="test", totp=True
+            )
+        assert created.totp_secret
+        tpp = self.tpp()
+        pushed = push(self.client, self.svc, tpp)
+        # Its own cookie jar: the kit's scripted user stays the password-only one.
+        issuer = self.svc.settings.issuer
+        browser = Browser(FlaskTransport(self.app.test_client(), issuer), issuer)
+        raw = browser.authorize(
+            tpp,
+            pushed.request_uri,
+            username="kit-sca-user",
+            password=PASSWORD,
+            one_time_code=TotpCodes(created.totp_secret, self.svc.clock.time),
+        )
+        flow = Authorized(pushed, raw, read_callback(raw, self._keys(), tpp).params)
+        body = self.redeemed(tpp, flow)
+        token = jwt.decode(body["id_token"], self._keys(), algorithms=self._id_token_algs())
+        return dict(token.header), dict(token.claims)
+
+    def _keys(self) -> Any:
+        return server_keys(self.transport, self.svc.settings.issuer)
+
+    def _id_token_algs(self) -> list[str]:
+        return list(self.metadata["id_token_signing_alg_values_supported"])
 
     def id_token(self, *, fresh: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
         """Header and claims of a verified ID token from a code flow with ``openid``;

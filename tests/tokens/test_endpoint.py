@@ -299,7 +299,7 @@ def test_id_token_carries_nonce_at_hash_auth_time_and_amr(
     assert claims["at_hash"] == left_half_hash(body["access_token"])
     assert claims["auth_time"] == login_time
     assert claims["amr"] == ["pwd"]
-    assert claims["acr"] == "urn:authserver:acr:password"
+    assert claims["acr"] == "urn:openbanking:psd2:ca"  # password only: CA, not SCA
 
 
 def test_no_id_token_without_openid(

@@ -4,7 +4,7 @@ A new table only: the credential id (base64url, unique), its COSE public key, th
 sign counter (a clone is refused), a name and the dates. Removing a user removes them.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-02 14:10:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import authserver.db
 
 revision = "0012"
-down_revision = "0008"
+down_revision = "0011"  # was 0008; re-chained after merging the totp branch (0011)
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,195 @@
+"""The login as a browser goes through it: password, then the one-time code; lockout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from authserver import create_app
+from authserver.audit.models import AuditEvent
+from authserver.clock import FrozenClock
+from authserver.context import Services
+from authserver.context import services
+from authserver.db import db
+from authserver.sca.views import INVALID_CODE
+from authserver.sca.views import INVALID_LOGIN
+from tests.par import page
+from tests.sca.helpers import TotpUser
+from tests.sca.helpers import code_step
+from tests.sca.helpers import create_totp_user
+from tests.sca.helpers import password_step
+
+
+@pytest.fixture
+def totp_user(app: Flask) -> TotpUser:
+    return create_totp_user(app)
+
+
+def _events(app: Flask, kind: str) -> list[AuditEvent]:
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEvent).where(AuditEvent.event_type == kind)))
+
+
+def test_password_then_code_signs_in_strongly(
+    client: FlaskClient, services_: Services, totp_user: TotpUser
+) -> None:
+    first = password_step(client, services_, totp_user.username, totp_user.password)
+    assert (first.status_code, first.headers["Location"]) == (303, "/login/otp")
+    # Half signed in is not signed in: the dashboard sends the user to log in.
+    assert page(client, services_, "/account/consents").status_code == 303
+    shown = page(client, services_, "/login/otp").get_data(as_text=True)
+    assert "One-time code" in shown
+    assert "Verify" in shown
+    done = code_step(client, services_, totp_user.code(services_.clock.time()))
+    # Back to the page that asked for the login.
+    assert (done.status_code, done.headers["Location"]) == (303, "/account/consents")
+    assert page(client, services_, "/account/consents").status_code == 200
+
+
+def test_a_wrong_code_gets_a_neutral_answer(
+    client: FlaskClient, services_: Services, totp_user: TotpUser
+) -> None:
+    password_step(client, services_, totp_user.username, totp_user.password)
+    now = services_.clock.time()
+    wrong = code_step(client, services_, totp_user.code(now, steps=-2))
+    assert wrong.status_code == 401
+    assert INVALID_CODE in wrong.get_data(as_text=True)
+
+
+def test_a_replayed_code_is_refused_at_the_login(
+    app: Flask, services_: Services, totp_user: TotpUser
+) -> None:
+    code = totp_user.code(services_.clock.time())
+    first, second = app.test_client(), app.test_client()
+    password_step(first, services_, totp_user.username, totp_user.password)
+    assert code_step(first, services_, code).status_code == 303
+    password_step(second, services_, totp_user.username, totp_user.password)
+    assert code_step(second, services_, code).status_code == 401
+
+
+def test_wrong_and_unknown_users_get_the_same_answer(
+    client: FlaskClient, services_: Services, totp_user: TotpUser
+) -> None:
+    wrong = password_step(client, services_, totp_user.username, "not the password")
+    unknown = password_step(client, services_, "nobody-here", "not the password")
+    for response in (wrong, unknown):
+        assert response.status_code == 401
+        assert INVALID_LOGIN in response.get_data(as_text=True)
+
+
+def test_the_code_page_needs_a_fresh_password_step(
+    client: FlaskClient, services_: Services, totp_user: TotpUser, clock: FrozenClock
+) -> None:
+    nothing = page(client, services_, "/login/otp")
+    assert (nothing.status_code, nothing.headers["Location"]) == (303, "/login")
+    password_step(client, services_, totp_user.username, totp_user.password)
+    clock.advance(services_.settings.sca.partial_ttl + 1)
+    stale = page(client, services_, "/login/otp")
+    assert (stale.status_code, stale.headers["Location"]) == (303, "/login")
+
+
+def test_a_locked_account_refuses_the_right_password_until_the_lock_ends(
+    app: Flask,
+    client: FlaskClient,
+    services_: Services,
+    totp_user: TotpUser,
+    clock: FrozenClock,
+) -> None:
+    for _ in range(5):
+        wrong = password_step(client, services_, totp_user.username, "not the password")
+        assert wrong.status_code == 401
+    sixth = password_step(client, services_, totp_user.username, totp_user.password)
+    assert sixth.status_code == 401
+    assert INVALID_LOGIN in sixth.get_data(as_text=True)  # the same words: nothing given away
+    assert len(_events(app, "login.locked")) == 1
+    assert len(_events(app, "login.factor_failed")) == 5
+    assert len(_events(app, "login.refused_locked")) == 1
+
+    clock.advance(services_.settings.sca.lockout_base_seconds + 1)
+    lifted = password_step(client, services_, totp_user.username, totp_user.password)
+    assert (lifted.status_code, lifted.headers["Location"]) == (303, "/login/otp")
+
+
+def test_wrong_codes_count_towards_the_lock_and_each_lock_is_longer(
+    app: Flask,
+    client: FlaskClient,
+    services_: Services,
+    totp_user: TotpUser,
+    clock: FrozenClock,
+) -> None:
+    base = services_.settings.sca.lockout_base_seconds
+    password_step(client, services_, totp_user.username, totp_user.password)
+    for _ in range(5):
+        bad = code_step(client, services_, totp_user.code(clock.time(), steps=5))
+        assert bad.status_code == 401
+    # Locked: even the right code is refused now.
+    assert code_step(client, services_, totp_user.code(clock.time())).status_code == 401
+    clock.advance(base + 1)
+    for _ in range(5):
+        password_step(client, services_, totp_user.username, "not the password")
+    clock.advance(base + 1)  # the second lock lasts twice as long: still locked
+    still = password_step(client, services_, totp_user.username, totp_user.password)
+    assert still.status_code == 401
+    clock.advance(base)
+    lifted = password_step(client, services_, totp_user.username, totp_user.password)
+    assert lifted.status_code == 303
+    locks = _events(app, "login.locked")
+    assert [event.changes["seconds"] for event in locks] == [base, 2 * base]
+
+
+def test_the_lock_survives_a_restart(
+    app: Flask,
+    client: FlaskClient,
+    services_: Services,
+    totp_user: TotpUser,
+    settings: Any,
+    clock: FrozenClock,
+) -> None:
+    for _ in range(5):
+        password_step(client, services_, totp_user.username, "not the password")
+    # A new process: a new app on the same database (and a fresh in-process store).
+    again = create_app(settings, clock=clock)
+    try:
+        other = services(again)
+        refused = password_step(again.test_client(), other, totp_user.username, totp_user.password)
+        assert refused.status_code == 401
+    finally:
+        other.revocation_view.close()
+        with again.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_too_many_attempts_from_one_address_get_429(make_settings: Any, clock: FrozenClock) -> None:
+    app = create_app(make_settings(sca={"ip_attempts": 3}), clock=clock)
+    svc = services(app)
+    try:
+        client = app.test_client()
+        answers = [
+            password_step(client, svc, f"nobody-{n}", "not the password").status_code
+            for n in range(4)
+        ]
+        assert answers == [401, 401, 401, 429]
+    finally:
+        svc.revocation_view.close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_a_payment_step_up_with_totp_records_the_link(
+    client: FlaskClient, services_: Services, totp_user: TotpUser
+) -> None:
+    """The TOTP page completes a pending dynamic-linking request with its hash."""
+    password_step(client, services_, totp_user.username, totp_user.password)
+    with client.session_transaction(base_url=services_.settings.issuer) as session:
+        session["link_request"] = "payment-hash"
+    code_step(client, services_, totp_user.code(services_.clock.time()))
+    with client.session_transaction(base_url=services_.settings.issuer) as session:
+        assert session["linked"] == "payment-hash"
+        assert session["amr"] == ["pwd", "otp"]
+        assert session["acr"] == "urn:openbanking:psd2:sca"
