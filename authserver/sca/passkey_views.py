@@ -42,16 +42,24 @@ def login() -> ResponseReturnValue:
     passkeys = experience().passkeys
     form = PasskeyForm()
     error = None
+    lockout = experience().lockout
     if form.validate_on_submit():
-        try:
-            verified = passkeys.authenticate(
-                user_id, form.credential.data or "", request_id=request_id()
-            )
-        except PasskeyError:
+        # A locked account gets the same neutral answer; failures count toward the lock.
+        if lockout.is_locked(user_id):
+            lockout.refused(user_id, request_id=request_id())
             error = NOT_ACCEPTED
         else:
-            user_session.complete(user_id, now, verified.amr)
-            return redirect(after_login(), code=303)
+            try:
+                verified = passkeys.authenticate(
+                    user_id, form.credential.data or "", request_id=request_id()
+                )
+            except PasskeyError:
+                lockout.failed(user_id, factor="hwk", request_id=request_id())
+                error = NOT_ACCEPTED
+            else:
+                lockout.succeeded(user_id)
+                user_session.complete(user_id, now, verified.amr)
+                return redirect(after_login(), code=303)
     elif form.is_submitted():
         error = NOT_ACCEPTED
     options = passkeys.authentication_options(user_id)
