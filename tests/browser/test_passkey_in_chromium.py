@@ -100,9 +100,15 @@ def test_passkey_enrolment_login_and_a_linked_payment_in_chromium(
                 "WebAuthn.addVirtualAuthenticator", {"options": VIRTUAL_AUTHENTICATOR}
             )
 
-            # 1. Password only (no passkey yet), then enrol one.
+            # 1. Password and one-time code (the demo user has TOTP), then enrol a passkey.
             page.goto(f"{server.base}/login")
-            sign_in(page, demo["username"], demo["password"], lands_on="**/login/done")
+            sign_in(
+                page,
+                demo["username"],
+                demo["password"],
+                totp_secret=demo["totp_secret"],
+                lands_on="**/login/done",
+            )
             page.goto(f"{server.base}/account/passkeys")
             page.get_by_role("button", name="Add a passkey").click()
             page.get_by_text("Your passkey was added.").wait_for()
@@ -111,7 +117,7 @@ def test_passkey_enrolment_login_and_a_linked_payment_in_chromium(
             )
             assert len(stored["credentials"]) == 1
 
-            # 2. Sign out; the payment's sign-in asks for the passkey after the password.
+            # 2. Sign out; the payment's sign-in asks for the passkey (it goes before TOTP).
             page.goto(f"{server.base}/")
             page.get_by_role("button", name="Sign out").click()
             page.goto(authorize_url(tpp, pushed))
@@ -127,6 +133,8 @@ def test_passkey_enrolment_login_and_a_linked_payment_in_chromium(
             screenshot = tmp_path / "passkey-payment-confirm.png"
             page.screenshot(path=str(screenshot), full_page=True)
             keep_screenshot(screenshot)
+            # Both factors are offered; the passkey's challenge commits to these details.
+            assert page.get_by_label("One-time code").count() == 1
             page.get_by_role("button", name="Confirm with my passkey").click()
 
             # 4. Then the consent page as before: pick the account and approve.

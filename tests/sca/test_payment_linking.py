@@ -5,19 +5,23 @@ make the approval void."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from authserver.clock import FrozenClock
 from authserver.consent.models import Consent
 from authserver.consent.service import PaymentLinkVoidError
 from authserver.context import Services
 from authserver.db import db
 from authserver.experience import experience
 from authserver.sca.linking import payment_digest
+from tests.flow_fixtures import PASSWORD
 from tests.flow_fixtures import USERNAME
 from tests.ob_consents import as_param
 from tests.ob_consents import consent_state
@@ -222,10 +226,11 @@ def test_the_consent_service_refuses_an_approval_linked_to_other_details(
     assert consent_state(app, consent_id)[0] == "AUTH"
 
 
-def test_a_user_without_a_passkey_approves_a_payment_as_before(
+def test_a_user_without_a_second_factor_approves_a_payment_as_before(
     app: Flask, client: FlaskClient, services_: Services, tpp: Tpp, user: str
 ) -> None:
-    """Until the TOTP step-up is merged, the linked confirmation is asked of passkey users."""
+    """With no factor to link (allowed while ``AUTHSERVER_SCA__SECOND_FACTOR=optional``)
+    there is nothing to confirm with: the consent page as before (acr ``ca``)."""
     seed_accounts(app, user)
     consent_id = create_payment_consent(app, services_, tpp.client_id)
     pushed = push(
@@ -239,3 +244,85 @@ def test_a_user_without_a_passkey_approves_a_payment_as_before(
     assert login(client, services_).headers["Location"].endswith("/consent")
     assert page(client, services_, "/consent").status_code == 200
     assert page(client, services_, "/consent/confirm").headers["Location"].endswith("/consent")
+
+
+@pytest.fixture
+def totp_user(app: Flask, services_: Services) -> tuple[str, pyotp.TOTP]:
+    """A user with TOTP only (no passkey) and two accounts."""
+    with app.app_context():
+        created = experience(app).users.create(USERNAME, PASSWORD, actor="test", totp=True)
+        user_id = created.user.id
+        assert created.totp_secret is not None
+    seed_accounts(app, user_id)
+    return user_id, pyotp.TOTP(created.totp_secret)
+
+
+def signed_in_with_code(
+    client: FlaskClient, svc: Services, tpp: Tpp, consent_id: str, codes: pyotp.TOTP
+) -> TestResponse:
+    """PAR naming the payment, /authorize, password and one-time code: then /consent."""
+    pushed = push(
+        client, svc, tpp, scope=SCOPE, authorization_details=as_param(payment_rar(consent_id))
+    )
+    page(client, svc, authorize_path(tpp.client_id, pushed.request_uri))
+    assert login(client, svc).headers["Location"].endswith("/login/otp")
+    html = page(client, svc, "/login/otp").get_data(as_text=True)
+    form = {"csrf_token": csrf_token(html), "code": codes.at(svc.clock.time())}
+    done = post_form(client, svc, "/login/otp", form)
+    assert done.headers["Location"].endswith("/consent"), done.get_data(as_text=True)
+    return page(client, svc, "/consent")
+
+
+def confirm_with_code(client: FlaskClient, svc: Services, html: str, code: str) -> TestResponse:
+    form = {"csrf_token": csrf_token(html), "code": code}
+    return post_form(client, svc, "/consent/confirm/otp", form)
+
+
+def test_a_totp_user_confirms_the_payment_with_a_code_beside_amount_and_payee(
+    app: Flask,
+    client: FlaskClient,
+    services_: Services,
+    tpp: Tpp,
+    totp_user: tuple[str, pyotp.TOTP],
+    clock: FrozenClock,
+) -> None:
+    _user_id, codes = totp_user
+    consent_id = create_payment_consent(app, services_, tpp.client_id)
+    stepped = signed_in_with_code(client, services_, tpp, consent_id, codes)
+    assert stepped.headers["Location"].endswith("/consent/confirm")
+    html = page(client, services_, "/consent/confirm").get_data(as_text=True)
+    assert '<dd class="amount">£1,250.00</dd>' in html
+    assert '<dd class="payee">ACME Ltd</dd>' in html
+    assert "One-time code" in html
+    assert "data-ceremony" not in html  # no passkey: no ceremony
+    # The login's code cannot be used again: a replay is refused.
+    replayed = confirm_with_code(client, services_, html, codes.at(clock.time()))
+    assert replayed.status_code == 401
+    clock.advance(timedelta(seconds=30))
+    confirmed = confirm_with_code(client, services_, html, codes.at(clock.time()))
+    assert confirmed.status_code == 303, confirmed.get_data(as_text=True)
+    consent_page = page(client, services_, "/consent")
+    assert consent_page.status_code == 200
+    decided = submit_consent(client, services_, consent_page, debtor=first_account(app))
+    assert "code" in query_params(decided.headers["Location"])
+    assert consent_state(app, consent_id)[0] == "AUTH"
+
+
+def test_changed_details_after_the_code_page_void_the_code_confirmation(
+    app: Flask,
+    client: FlaskClient,
+    services_: Services,
+    tpp: Tpp,
+    totp_user: tuple[str, pyotp.TOTP],
+    clock: FrozenClock,
+) -> None:
+    _user_id, codes = totp_user
+    consent_id = create_payment_consent(app, services_, tpp.client_id)
+    signed_in_with_code(client, services_, tpp, consent_id, codes)
+    html = page(client, services_, "/consent/confirm").get_data(as_text=True)
+    change_amount(app, consent_id, "9999.00")
+    clock.advance(timedelta(seconds=30))
+    refused = confirm_with_code(client, services_, html, codes.at(clock.time()))
+    assert refused.status_code == 401
+    assert page(client, services_, "/consent").headers["Location"].endswith("/consent/confirm")
+    assert consent_state(app, consent_id)[0] == "AWAU"
