@@ -85,6 +85,7 @@ def setup_blueprints(app: Flask, found: Services) -> None:
     from authserver.par.endpoint import bp as par_bp
     from authserver.pisp.views import bp as pisp_bp
     from authserver.sca.home import bp as home_bp
+    from authserver.sca.passkey_views import bp as passkey_bp
     from authserver.sca.security import bp as security_bp
     from authserver.sca.views import bp as sca_bp
     from authserver.tokens.endpoint import bp as tokens_bp
@@ -97,6 +98,7 @@ def setup_blueprints(app: Flask, found: Services) -> None:
         par_bp,
         authorization_bp,
         sca_bp,
+        passkey_bp,
         home_bp,
         security_bp,
         consent_bp,

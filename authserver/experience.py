@@ -17,6 +17,7 @@ from authserver.consent.service import ConsentService
 from authserver.sca.enrolment import FactorService
 from authserver.sca.lockout import Lockout
 from authserver.sca.login import LoginService
+from authserver.sca.passkeys import PasskeyService
 from authserver.sca.policy import ScaPolicy
 from authserver.sca.service import UserService
 from authserver.sca.totp import TotpVerifier
@@ -30,6 +31,8 @@ class Experience:
     users: UserService
     accounts: AccountProvider
     """The user's accounts, for the consent page's checklist."""
+    passkeys: PasskeyService
+    """WebAuthn ceremonies: login, enrolment and the payment step-up."""
     login: LoginService
     totp: TotpVerifier
     lockout: Lockout

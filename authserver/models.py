@@ -14,6 +14,7 @@ from authserver.keys.models import SigningKey
 from authserver.payments.models import DomesticPaymentRow
 from authserver.revocation.models import RevocationWatermark
 from authserver.sca.models import User
+from authserver.sca.passkey_models import Passkey
 from authserver.tokens.models import IssuedAccessToken
 from authserver.tokens.models import RefreshToken
 
@@ -27,6 +28,7 @@ __all__ = [
     "Consent",
     "DomesticPaymentRow",
     "IssuedAccessToken",
+    "Passkey",
     "RefreshToken",
     "RevocationWatermark",
     "SigningKey",

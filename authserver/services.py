@@ -35,6 +35,8 @@ from authserver.revocation.publisher import RevocationPublisher
 from authserver.sca.enrolment import FactorService
 from authserver.sca.lockout import Lockout
 from authserver.sca.login import LoginService
+from authserver.sca.passkeys import PasskeyService
+from authserver.sca.passkeys import RelyingParty
 from authserver.sca.policy import ScaPolicy
 from authserver.sca.service import UserService
 from authserver.sca.totp import TotpVerifier
@@ -84,11 +86,13 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         settings.webhooks.keys, envelope, clock, use=WEBHOOK_USE, algs=WEBHOOK_ALGS
     )
     outbox = EventOutbox(clock, WebhookSigner(webhook_keys, settings.issuer))
-    consents = ConsentService(clock, audit, outbox=outbox)
     # Account identifiers are sealed under their own key, never the master key itself, so
     # a separate resource server can open them with AUTHSERVER_ACCOUNT_DATA_SECRET alone.
     account_data = Envelope(account_data_key(settings, master_key))
     accounts = SqlAccountProvider(account_data)
+    consents = ConsentService(
+        clock, audit, outbox=outbox, initiations=InitiationSeal(account_data)
+    )
     users = UserService(envelope, clock, audit)
     revocations = RevocationService(
         clock=clock,
@@ -173,5 +177,6 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         lockout=lockout,
         sca_policy=ScaPolicy(settings.sca, users),
         factors=FactorService(store, envelope, users, totp, lockout),
+        passkeys=PasskeyService(store, clock, audit, RelyingParty.from_issuer(settings.issuer)),
     )
     return AppServices(found, people, resources)

@@ -28,6 +28,7 @@ from authserver.consent.lifecycle import IllegalTransition
 from authserver.consent.payment import PAYMENT_KIND
 from authserver.consent.payment import PaymentScreen
 from authserver.consent.payment import payment_screen
+from authserver.consent.service import PaymentLinkVoidError
 from authserver.context import Services
 from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
@@ -39,6 +40,10 @@ from authserver.sca.session import Pending
 from authserver.tokens.codes import CodeGrant
 
 FOREIGN_ACCOUNT = "Only your own accounts can be shared."
+LINK_VOID = (
+    "The payment's details changed after you confirmed it, so your approval is void "
+    "and nothing was paid. Please return to the company and start again."
+)
 
 
 class NoAccountChosenError(Exception):
@@ -114,6 +119,8 @@ def _record(
     *,
     approved: bool,
     accounts: Sequence[str],
+    linked: str | None,
+    require_link: bool,
 ) -> str:
     """Record the decision; the id of the consent the code stands for."""
     consents = experience().consents
@@ -132,9 +139,13 @@ def _record(
                 user_id=user_id,
                 accounts=list(accounts),
                 request_id=request_id(),
+                require_link=require_link,
+                linked=linked,
             )
         else:
             consents.reject(authorization.consent_id, user_id=user_id, request_id=request_id())
+    except PaymentLinkVoidError:
+        raise InvalidRequestError(LINK_VOID) from None
     except (IllegalTransition, LookupError):
         # Decided elsewhere between the page and this post (another tab, the TPP).
         raise InvalidRequestError("The consent is not awaiting authorisation.") from None
@@ -201,12 +212,22 @@ def finish_authorization(
     *,
     approved: bool,
     accounts: Sequence[str] = (),
+    require_link: bool = False,
 ) -> Response:
-    """``accounts``: the accounts chosen for an open-banking consent (already checked)."""
+    """``accounts``: the accounts chosen for an open-banking consent (already checked).
+    ``require_link``: a payment approval counts only with an authentication linked to the
+    payment's current details (``ConsentService.authorise``)."""
     # FAPI 2.0 note 3: the request_uri is spent when authorization completes, not before.
     authorization = svc.par.consume(pending.request_uri, pending.client_id)
     user_session.clear_pending()
-    consent_id = _record(authorization, user_id, approved=approved, accounts=accounts)
+    consent_id = _record(
+        authorization,
+        user_id,
+        approved=approved,
+        accounts=accounts,
+        linked=user_session.linked(),
+        require_link=require_link and approved,
+    )
     if approved:
         now = svc.clock.time()
         code = svc.codes.issue(

@@ -37,6 +37,7 @@ from authserver.checks.consent_gate import ConsentView
 from authserver.errors import InvalidRequestError
 from authserver.payments.sealed_initiation import InitiationSeal
 from authserver.payments.sealed_initiation import stored_masked
+from authserver.sca.linking import payment_digest
 
 PAYMENT_KIND = "domestic_payment"
 DISPLAY_LOCALE = "en_GB"
@@ -68,6 +69,8 @@ class PaymentScreen:
     """The user's account the Initiation names as ``DebtorAccount``."""
     debtor_problem: str | None = None
     """Why the user cannot approve (a ``DebtorAccount`` that is not theirs)."""
+    currency: str = ""
+    """The ISO 4217 code, shown beside the amount when the user confirms (dynamic linking)."""
 
 
 def format_amount(amount: str, currency: str) -> str:
@@ -131,6 +134,7 @@ def payment_screen(
         accounts=tuple(accounts),
         named_debtor=debtor,
         debtor_problem=NOT_YOUR_DEBTOR if named is not None and debtor is None else None,
+        currency=str(money["Currency"]),
     )
 
 
@@ -148,3 +152,21 @@ def chosen_debtor(selected: str | None, screen: PaymentScreen) -> str:
     if selected not in {account.account_id for account in screen.accounts}:
         raise InvalidRequestError(FOREIGN_DEBTOR)
     return selected
+
+
+def payment_link(consent_id: str, initiation: Mapping[str, Any]) -> str:
+    """The dynamic-linking hash (``sca/linking.py``) of an opened Initiation: the consent,
+    the amount and currency as stored and the payee (creditor scheme, identification and
+    name)."""
+    money = initiation.get("InstructedAmount", {})
+    creditor = initiation.get("CreditorAccount", {})
+    return payment_digest(
+        consent_id,
+        str(money.get("Amount", "")),
+        str(money.get("Currency", "")),
+        {
+            "scheme": str(creditor.get("SchemeName", "")),
+            "identification": str(creditor.get("Identification", "")),
+            "name": str(creditor.get("Name", "")),
+        },
+    )

@@ -36,10 +36,14 @@ from authserver.consent.models import RJCT
 from authserver.consent.models import Consent
 from authserver.consent.models import ConsentStatusHistory
 from authserver.consent.models import is_live
+from authserver.consent.payment import PAYMENT_KIND
+from authserver.consent.payment import payment_link
 from authserver.consent.trace import Trace
 from authserver.consent.trace import request_trace
 from authserver.db import db
 from authserver.events.outbox import EventOutbox
+from authserver.payments.sealed_initiation import InitiationSeal
+from authserver.sca.linking import same_digest
 
 T = TypeVar("T")
 
@@ -53,6 +57,11 @@ EVENTS = {
 }
 
 
+class PaymentLinkVoidError(Exception):
+    """The payment's details are not those the user's authentication was linked to
+    (dynamic linking): the approval is void and nothing is recorded."""
+
+
 class ConsentService:
     """Consent decisions for the pages, and the protocol floor's ``ConsentGate``."""
 
@@ -63,11 +72,15 @@ class ConsentService:
         trace: Callable[[], Trace] = request_trace,
         *,
         outbox: EventOutbox | None = None,
+        initiations: InitiationSeal | None = None,
     ) -> None:
+        """``initiations`` opens a payment consent's sealed Initiation, to re-compute its
+        dynamic-linking hash at approval (the resource-server process has none)."""
         self._clock = clock
         self._audit = audit
         self._trace = trace
         self._outbox = outbox
+        self._initiations = initiations
 
     # -- the one place a transition is audited -----------------------------------------
 
@@ -179,12 +192,42 @@ class ConsentService:
     def get(self, consent_id: str) -> Consent | None:
         return db.session.get(Consent, consent_id)
 
+    def payment_link(self, consent_id: str) -> str:
+        """The dynamic-linking hash of the payment consent's details as stored now."""
+        consent = self._require(consent_id)
+        if consent.kind != PAYMENT_KIND or self._initiations is None:
+            raise LookupError("not a payment consent this service can open")
+        stored = (consent.details or {}).get("Initiation", {})
+        return payment_link(consent.id, self._initiations.open(consent.id, stored))
+
     def authorise(
-        self, consent_id: str, *, user_id: str, accounts: list[str], request_id: str
+        self,
+        consent_id: str,
+        *,
+        user_id: str,
+        accounts: list[str],
+        request_id: str,
+        require_link: bool = False,
+        linked: str | None = None,
     ) -> Consent:
         """The user approved a TPP-created consent (AWAU → AUTH) for ``accounts``.
-        Committed with its audit event; IllegalTransition if it is not AWAU."""
+        Committed with its audit event; IllegalTransition if it is not AWAU.
+
+        ``require_link``: the approval counts only if ``linked`` (the hash the user's fresh
+        authentication was bound to) is the hash of the payment's details as stored at
+        this moment; else PaymentLinkVoidError and nothing changes (PSD2 RTS art. 5(2)).
+        """
         consent = self._require(consent_id)
+        if require_link and not same_digest(linked, self.payment_link(consent_id)):
+            self._audit.record(
+                "consent.link_void",
+                actor=f"user:{user_id}",
+                resource=f"consent:{consent_id}",
+                outcome="failure",
+                changes={"reason": "payment details differ from the authenticated ones"},
+                request_id=request_id,
+            )
+            raise PaymentLinkVoidError(consent_id)
         consent.user_id = user_id
         consent.selected_accounts = list(accounts)
         self._step(

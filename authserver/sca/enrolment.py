@@ -77,6 +77,7 @@ class FactorService:
         if user is None:
             return None
         self._users.remove_totp(user, actor=actor)
+        self._users.remove_passkeys(user, actor=actor)
         self._store.delete(_PENDING_PREFIX + user.id)
         self._lockout.unlock(user.id)
         db.session.commit()

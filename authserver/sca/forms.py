@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import Field
+from wtforms import HiddenField
 from wtforms import PasswordField
 from wtforms import StringField
 from wtforms import SubmitField
@@ -32,6 +33,25 @@ class LogoutForm(FlaskForm):  # type: ignore[misc]
     """Only the CSRF token and the button: signing out must not be forgeable cross-site."""
 
     submit = SubmitField("Sign out")
+
+
+class PasskeyForm(FlaskForm):  # type: ignore[misc]
+    """The answer of a WebAuthn ceremony, put in ``credential`` by ``static/passkey.js``.
+
+    A plain form post (not a JSON call) so Flask-WTF's CSRF check covers it like every
+    other form; the button that starts the ceremony is not a submit button.
+    """
+
+    credential = HiddenField(validators=[DataRequired(), Length(max=16_000)])
+
+
+class PasskeyEnrolForm(PasskeyForm):
+    name = StringField("Passkey name", validators=[Length(max=100)], default="My passkey")
+
+
+class PasskeyRemoveForm(FlaskForm):  # type: ignore[misc]
+    passkey_id = HiddenField(validators=[DataRequired(), Length(max=36)])
+    submit = SubmitField("Remove")
 
 
 class OneTimeCodeForm(FlaskForm):  # type: ignore[misc]

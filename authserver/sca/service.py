@@ -14,11 +14,13 @@ from authserver.crypto.envelope import Sealed
 from authserver.db import db
 from authserver.sca.directory import SqlUserDirectory
 from authserver.sca.models import User
+from authserver.sca.passkey_models import Passkey
 from authserver.sca.passwords import MIN_PASSWORD_LENGTH
 from authserver.sca.passwords import hash_password
 from authserver.sca.passwords import verify_password
 
 TOTP_ISSUER = "authserver"
+PASSKEY_STEP = "/login/passkey"
 TOTP_STEP = "/login/otp"
 
 
@@ -110,7 +112,12 @@ class UserService:
         verify_password(_dummy_hash(), password)
 
     def second_factor_step(self, user: User) -> str | None:
-        """The page of the user's second factor after a right password; None: none enrolled."""
+        """The page of the user's second factor after a right password; None: none enrolled.
+
+        A passkey goes first: it is phishing-resistant.
+        """
+        if self.has_passkey(user):
+            return PASSKEY_STEP
         if user.sealed_totp_secret:
             return TOTP_STEP
         return None
@@ -118,8 +125,13 @@ class UserService:
     def has_second_factor(self, user: User) -> bool:
         return self.second_factor_step(user) is not None
 
+    def has_passkey(self, user: User) -> bool:
+        found = db.session.scalar(select(Passkey.id).where(Passkey.user_id == user.id).limit(1))
+        return found is not None
+
     def factors(self, user: User) -> list[str]:
-        """The user's second factors by kind (``totp``), for the security page."""
+        """The user's second factors by kind (``totp``), for the security page; passkeys
+        are listed and removed one by one on ``/account/passkeys``."""
         return ["totp"] if user.sealed_totp_secret else []
 
     def enrol_totp(self, user: User, secret: str, *, actor: str, request_id: str) -> None:
@@ -145,6 +157,21 @@ class UserService:
             request_id=request_id,
         )
         return True
+
+    def remove_passkeys(self, user: User, *, actor: str, request_id: str = "-") -> int:
+        """Every passkey of ``user`` gone (an operator's factor reset); how many."""
+        keys = list(db.session.scalars(select(Passkey).where(Passkey.user_id == user.id)))
+        for key in keys:
+            db.session.delete(key)
+        if keys:
+            self._audit.record(
+                "user.factor_removed",
+                actor=actor,
+                resource=f"user:{user.id}",
+                changes={"factor": "passkey", "count": len(keys)},
+                request_id=request_id,
+            )
+        return len(keys)
 
     def totp_secret(self, user: User) -> str | None:
         if not user.sealed_totp_secret:

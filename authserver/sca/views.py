@@ -31,7 +31,7 @@ INVALID_CODE = "That code was not accepted. Enter the current code from your aut
 THROTTLED = "Too many sign-in attempts. Please wait a few minutes and try again."
 
 
-def _after_login() -> str:
+def after_login() -> str:
     """A pending authorization first; else the page that sent the user to log in."""
     if user_session.pending():
         return url_for("consent.consent")
@@ -60,7 +60,7 @@ def login() -> ResponseReturnValue:
             return redirect(result.next_step, code=303)
         if result.outcome is Outcome.DONE and result.user:
             user_session.start(result.user, svc.clock.time())
-            return redirect(_after_login(), code=303)
+            return redirect(after_login(), code=303)
         throttled = result.outcome is Outcome.THROTTLED
         error, status = (THROTTLED, 429) if throttled else (INVALID_LOGIN, 401)
     elif form.is_submitted():
@@ -88,7 +88,7 @@ def one_time_code() -> ResponseReturnValue:
             amr = ("pwd", "otp")
             # A payment step-up records the hash of the payment it approved (dynamic linking).
             user_session.complete(user_id, now, amr, linked=user_session.pending_link())
-            return redirect(_after_login(), code=303)
+            return redirect(after_login(), code=303)
         throttled = result.outcome is Outcome.THROTTLED
         error, status = (THROTTLED, 429) if throttled else (INVALID_CODE, 401)
     elif form.is_submitted():

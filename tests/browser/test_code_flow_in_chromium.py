@@ -250,6 +250,11 @@ def keep_screenshot(screenshot: Path) -> None:
 _CODES: dict[str, TotpCodes] = {}
 
 
+def one_time_code(totp_secret: str) -> str:
+    """A code of a step not offered before in this test run (see ``sign_in``)."""
+    return _CODES.setdefault(totp_secret, TotpCodes(totp_secret))()
+
+
 def sign_in(
     page: Page,
     username: str,
@@ -267,8 +272,7 @@ def sign_in(
     page.get_by_role("button", name="Sign in").click()
     if totp_secret:
         page.wait_for_url("**/login/otp")
-        codes = _CODES.setdefault(totp_secret, TotpCodes(totp_secret))
-        page.get_by_label("One-time code").fill(codes())
+        page.get_by_label("One-time code").fill(one_time_code(totp_secret))
         page.get_by_role("button", name="Verify").click()
     page.wait_for_url(lands_on)
 

@@ -34,6 +34,7 @@ from tests.browser.test_code_flow_in_chromium import chromium  # noqa: F401 - fi
 from tests.browser.test_code_flow_in_chromium import header
 from tests.browser.test_code_flow_in_chromium import keep_screenshot
 from tests.browser.test_code_flow_in_chromium import live_server  # noqa: F401 - fixture
+from tests.browser.test_code_flow_in_chromium import one_time_code
 from tests.browser.test_code_flow_in_chromium import register_tpp_via_cli
 from tests.browser.test_code_flow_in_chromium import sign_in
 from tppkit import HttpResponse
@@ -120,7 +121,20 @@ def pay_from_first_account(
             page = browser.new_page(viewport={"width": 375, "height": 812})  # a phone
             page.set_default_timeout(15_000)
             page.goto(authorize_url)
-            sign_in(page, user["username"], user["password"], totp_secret=user["totp_secret"])
+            sign_in(
+                page,
+                user["username"],
+                user["password"],
+                totp_secret=user["totp_secret"],
+                lands_on="**/consent/confirm",
+            )
+            # Dynamic linking: the payment is confirmed with a fresh code beside its amount
+            # and payee (a passkey user confirms with the passkey instead).
+            assert page.locator(".amount").inner_text() == "£45.00"
+            assert page.locator(".payee").inner_text() == "ACME Ltd"
+            page.get_by_label("One-time code").fill(one_time_code(user["totp_secret"]))
+            page.get_by_role("button", name="Verify").click()
+            page.wait_for_url("**/consent")
 
             assert CLIENT_NAME in page.get_by_role("heading", level=1).inner_text()
             assert page.locator(".amount").inner_text() == "£45.00"

@@ -5,7 +5,7 @@
 per use and algorithm, since both rings hold an RS256 key.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02 14:00:00.000000
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import authserver.db
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
