@@ -90,9 +90,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
     # a separate resource server can open them with AUTHSERVER_ACCOUNT_DATA_SECRET alone.
     account_data = Envelope(account_data_key(settings, master_key))
     accounts = SqlAccountProvider(account_data)
-    consents = ConsentService(
-        clock, audit, outbox=outbox, initiations=InitiationSeal(account_data)
-    )
+    consents = ConsentService(clock, audit, outbox=outbox, initiations=InitiationSeal(account_data))
     users = UserService(envelope, clock, audit)
     revocations = RevocationService(
         clock=clock,

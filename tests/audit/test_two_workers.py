@@ -3,8 +3,9 @@ two worker processes, with no 5xx (on SQLite: no unique-constraint failure on th
 
 Two separate single-worker gunicorn processes serve one database (on SQLite one file,
 each process with its own instance folder and in-process store, which is fine here as
-every assertion carries its own jti). Their background chainers link the events while the load runs; afterwards the
-real ``authserver audit verify`` must find every event chained, in one intact chain.
+every assertion carries its own jti). Their background chainers link the events while
+the load runs; afterwards the real ``authserver audit verify`` must find every event
+chained, in one intact chain.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from alembic import op
 import authserver.db
 
 revision = "0012"
-down_revision = "0011"  # was 0008; re-chained after merging the totp branch (0011)
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
