@@ -148,7 +148,13 @@ def test_dashboard_lists_details_and_withdraws_and_the_tpp_is_then_refused(
             page.goto(f"{live_server.base}/account/consents")
             page.wait_for_url("**/login")
             check_page(page)
-            sign_in(page, demo["username"], demo["password"], lands_on="**/account/consents")
+            sign_in(
+                page,
+                demo["username"],
+                demo["password"],
+                totp_secret=demo["totp_secret"],
+                lands_on="**/account/consents",
+            )
 
             # The listing, in words.
             check_page(page)
