@@ -40,6 +40,7 @@ MEMORY_STORE_TTL = 1.0
 POLL_SECONDS = 0.25
 STALE_SECONDS = 2.0
 RETRY_SECONDS = 0.5
+WAKE = b""
 _COLUMNS = tuple(column.key for column in Client.__table__.columns)
 
 Load = Callable[[str], Client | None]
@@ -152,6 +153,12 @@ class ClientCache:
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
+            if thread.is_alive():
+                # Wake the listener from its blocking read instead of waiting out the poll
+                # (an empty message names no client). A store that is down cannot carry
+                # it; the join then waits one poll, as before.
+                with contextlib.suppress(Exception):
+                    self._store.publish(CHANNEL, WAKE)
             thread.join(timeout=2 * POLL_SECONDS + 1)
         self._thread = None
 
@@ -179,6 +186,6 @@ class ClientCache:
         self._healthy = True
         while not self._stop.is_set():
             message = subscription.get_message(timeout=POLL_SECONDS)
-            if message is not None:
+            if message:  # None: nothing within the poll; WAKE: a closing cache's nudge
                 self.drop(message.decode("utf-8", "replace"))
             self._last_ok = time.monotonic()
