@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from authserver.audit.service import AuditTrail
 from authserver.clock import Clock
@@ -52,7 +53,19 @@ class Lockout:
         )
 
     def failed(self, user_id: str, *, factor: str, request_id: str) -> None:
-        """One failed attempt by ``user_id`` (``factor``: ``pwd``, ``otp``, ...); may lock."""
+        """One failed attempt by ``user_id`` (``factor``: ``pwd``, ``otp``, ...); may lock.
+
+        Two processes counting a user's first failure at once both find no row and both
+        insert one; the loser's commit breaks the primary key. It then counts again on
+        the winner's row (now there to lock), so the attempt is neither lost nor a 500.
+        """
+        try:
+            self._count_failure(user_id, factor=factor, request_id=request_id)
+        except IntegrityError:
+            db.session.rollback()
+            self._count_failure(user_id, factor=factor, request_id=request_id)
+
+    def _count_failure(self, user_id: str, *, factor: str, request_id: str) -> None:
         now = self._clock.now()
         row = db.session.scalar(
             select(LoginLock).where(LoginLock.user_id == user_id).with_for_update()

@@ -209,3 +209,44 @@ def test_a_login_with_the_store_unreachable_fails_closed_with_503(
         response = password_step(app.test_client(), svc, "sam", "sam's test password 42")
         assert response.status_code == 503
         assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_a_first_failure_counted_by_two_processes_at_once_is_counted_twice_not_a_500(
+    app: Flask, totp_user: TotpUser
+) -> None:
+    """Another process inserts the user's lock row between this one's look-up and its
+    insert (simulated by a second connection, just before the flush): the primary key
+    breaks, and the attempt is counted on the other row instead."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from authserver.sca.models import LoginLock
+
+    with app.app_context():
+        lockout = experience().lockout
+        other = db.engine.connect()
+        fired: list[bool] = []
+
+        def other_process_first(session: Session, *_args: Any) -> None:
+            if fired or not any(isinstance(row, LoginLock) for row in session.new):
+                return
+            fired.append(True)
+            now = services(app).clock.now()
+            with other.begin():
+                other.execute(
+                    LoginLock.__table__.insert().values(
+                        user_id=totp_user.user_id, failures=1, locks=0, updated_at=now
+                    )
+                )
+
+        event.listen(db.session, "before_flush", other_process_first)
+        try:
+            lockout.failed(totp_user.user_id, factor="pwd", request_id="-")
+        finally:
+            event.remove(db.session, "before_flush", other_process_first)
+            other.close()
+        assert fired
+        db.session.expire_all()
+        row = db.session.get(LoginLock, totp_user.user_id)
+        assert row is not None
+        assert row.failures == 2
