@@ -218,6 +218,7 @@ def test_a_first_failure_counted_by_two_processes_at_once_is_counted_twice_not_a
     insert (simulated by a second connection, just before the flush): the primary key
     breaks, and the attempt is counted on the other row instead."""
     from sqlalchemy import event
+    from sqlalchemy import insert
     from sqlalchemy.orm import Session
 
     from authserver.sca.models import LoginLock
@@ -234,7 +235,7 @@ def test_a_first_failure_counted_by_two_processes_at_once_is_counted_twice_not_a
             now = services(app).clock.now()
             with other.begin():
                 other.execute(
-                    LoginLock.__table__.insert().values(
+                    insert(LoginLock).values(
                         user_id=totp_user.user_id, failures=1, locks=0, updated_at=now
                     )
                 )
