@@ -20,5 +20,5 @@ VOLUME ["/var/lib/authserver"]
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status != 200)"]
-CMD ["gunicorn", "--workers", "2", "--bind", "0.0.0.0:8000", "--worker-tmp-dir", "/tmp", \
+CMD ["gunicorn", "-c", "python:authserver.web.gunicorn_conf", "--workers", "2", "--bind", "0.0.0.0:8000", "--worker-tmp-dir", "/tmp", \
      "--access-logfile", "-", "authserver:create_app()"]

@@ -37,6 +37,7 @@ from authserver.web.branding import setup_branding
 from authserver.web.headers import setup_security_headers
 from authserver.web.health import setup_health
 from authserver.web.logging import setup_logging
+from authserver.web.metrics import setup_metrics
 from authserver.web.request_id import setup_request_id
 from authserver.wiring import register_resource_blueprints
 from authserver.wiring import register_resources
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     setup_database(app, settings.sqlalchemy_url)
     setup_signing_keys(app, found)
     setup_request_id(app)
+    setup_metrics(app, settings.metrics)
     setup_body_limit(app, settings.max_body_bytes)
     setup_security_headers(app, found.dpop.nonces)
     setup_branding(app, settings.branding)

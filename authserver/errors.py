@@ -24,6 +24,8 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
+from authserver.metrics import BACKEND_ERRORS
+
 log = structlog.get_logger(__name__)
 
 BROWSER_PREFIXES_KEY = "authserver.browser_prefixes"
@@ -169,6 +171,7 @@ def _handle_database_error(exc: DBAPIError) -> Response:
     }
     if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
         log.error("database_unavailable", **detail)
+        BACKEND_ERRORS.labels("database").inc()
         return _handle_oauth_error(TemporarilyUnavailableError())
     if isinstance(exc, DataError):
         # Boundaries refuse bad identifiers before querying; reaching here is a missed

@@ -34,8 +34,9 @@ TOKENS_ISSUED = Counter(
 )
 REVOCATIONS = Counter(
     "authserver_revocations_total",
-    "Tokens or grants revoked, by how (revoke endpoint, consent, client, admin, replay).",
-    ["source"],
+    "Revocation facts published to every process, by kind (a jti, or a client, user or"
+    " consent watermark).",
+    ["kind"],
 )
 CONSENT_TRANSITIONS = Counter(
     "authserver_consent_transitions_total",

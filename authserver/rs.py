@@ -52,6 +52,7 @@ from authserver.web.body_limit import setup_body_limit
 from authserver.web.headers import setup_security_headers
 from authserver.web.health import setup_health
 from authserver.web.logging import setup_logging
+from authserver.web.metrics import setup_metrics
 from authserver.web.request_id import setup_request_id
 from authserver.wiring import build_dpop_validator
 from authserver.wiring import build_replay_epoch
@@ -157,6 +158,7 @@ def create_resource_app(
     register_resources(app, resources)
     setup_database(app, settings.sqlalchemy_url)
     setup_request_id(app)
+    setup_metrics(app, settings.metrics)
     setup_body_limit(app, settings.max_body_bytes)
     setup_security_headers(app, resources.dpop.nonces)
     register_error_handlers(app)

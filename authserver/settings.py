@@ -212,6 +212,13 @@ class BrandingSettings(BaseModel):
         return value
 
 
+class MetricsSettings(BaseModel):
+    """The Prometheus endpoint (OPS-5): not public, so it answers only with an operator token."""
+
+    token: SecretStr | None = None
+    """Bearer token that opens ``/metrics``; unset means ``/metrics`` answers 404."""
+
+
 class Settings(BaseSettings):
     """Every knob of the server; one attribute per ``AUTHSERVER_<NAME>`` variable."""
 
@@ -260,6 +267,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     audit: AuditSettings = AuditSettings()
     branding: BrandingSettings = BrandingSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("issuer")
     @classmethod

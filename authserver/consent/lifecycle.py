@@ -30,6 +30,7 @@ from authserver.consent.models import RJCT
 from authserver.consent.models import Consent
 from authserver.consent.models import ConsentStatusHistory
 from authserver.db import db
+from authserver.metrics import CONSENT_TRANSITIONS
 
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     ACCOUNT_ACCESS: {
@@ -132,4 +133,5 @@ def transition(
         reason=reason,
     )
     db.session.add(entry)
+    CONSENT_TRANSITIONS.labels(consent.kind, to_status).inc()
     return entry

@@ -37,6 +37,7 @@ from authserver.events.outbox import EventSigner
 from authserver.events.ssrf import CallbackGuard
 from authserver.events.ssrf import CallbackRefusedError
 from authserver.events.ssrf import Target
+from authserver.metrics import WEBHOOK_DELIVERIES
 from authserver.settings import WebhookSettings
 
 log = structlog.get_logger(__name__)
@@ -227,6 +228,7 @@ class DeliveryWorker:
             db.session.rollback()
             return
         attempts = row.attempts + 1
+        outcome = "retry"
         values: dict[str, object] = {
             "attempts": attempts,
             "claim_token": None,
@@ -234,8 +236,10 @@ class DeliveryWorker:
             "last_error": error,
         }
         if error is None:
+            outcome = "delivered"
             values.update(status=DELIVERED, delivered_at=now)
         elif attempts >= self._settings.max_attempts:
+            outcome = "dead_letter"
             values.update(status=DEAD)
         else:
             values.update(next_attempt_at=now + timedelta(seconds=self.backoff(attempts)))
@@ -248,6 +252,7 @@ class DeliveryWorker:
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
+        WEBHOOK_DELIVERIES.labels(outcome).inc()
 
     # -- operators ------------------------------------------------------------------
     def redeliver(self, event_id: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from authserver.clock import Clock
+from authserver.metrics import REVOCATIONS
 from authserver.revocation.state import CHANNEL
 from authserver.revocation.state import READY_KEY
 from authserver.revocation.state import READY_TTL
@@ -36,6 +37,7 @@ class RevocationPublisher:
         self._write(live)
         for fact in live:
             self._store.publish(CHANNEL, fact.to_message())
+            REVOCATIONS.labels(fact.kind).inc()
         return len(live)
 
     def store(self, facts: list[Revocation]) -> int:

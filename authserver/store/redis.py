@@ -16,6 +16,7 @@ import redis
 import structlog
 from redis.client import PubSub
 
+from authserver.metrics import BACKEND_ERRORS
 from authserver.store.errors import StoreUnavailableError
 
 log = structlog.get_logger(__name__)
@@ -36,6 +37,7 @@ def _unavailable_on_error() -> Iterator[None]:
         yield
     except redis.RedisError as exc:
         log.warning("store_unreachable", error_detail=type(exc).__name__)
+        BACKEND_ERRORS.labels("store").inc()
         raise StoreUnavailableError() from exc
 
 

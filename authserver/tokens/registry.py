@@ -21,6 +21,7 @@ from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.dpop.proof import DPoPProof
 from authserver.errors import InvalidRequestError
 from authserver.fapi import FapiPolicy
+from authserver.metrics import TOKENS_ISSUED
 from authserver.tokens import grants
 from authserver.tokens.errors import UnauthorizedClientError
 from authserver.tokens.errors import UnsupportedGrantTypeError
@@ -101,4 +102,6 @@ def run_grant(grant: GrantType, request: GrantRequest) -> grants.TokenResponse:
     """The checks in order, then the handler."""
     for check in (*COMMON_CHECKS, *grant.checks):
         check(request)
-    return grant.handler(request.svc, request.client, request.form, request.proof)
+    response = grant.handler(request.svc, request.client, request.form, request.proof)
+    TOKENS_ISSUED.labels(request.grant_type).inc()
+    return response

@@ -10,6 +10,7 @@ from typing import Any
 import jwt
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from authserver.clock import FrozenClock
@@ -137,9 +138,16 @@ def _one_event(app: Flask, svc: Services, tpp: Tpp, user: str) -> str:
     return consent_id
 
 
+def deliveries_counted(outcome: str) -> float:
+    """``authserver_webhook_deliveries_total`` for ``outcome`` in this process (OPS-5)."""
+    found = REGISTRY.get_sample_value("authserver_webhook_deliveries_total", {"outcome": outcome})
+    return found or 0.0
+
+
 def test_a_receiver_answering_500_twice_gets_the_same_event_three_times(
     app: Flask, services_: Services, tpp: Tpp, user: str, caller: EventsCaller, clock: FrozenClock
 ) -> None:
+    retries, delivered = deliveries_counted("retry"), deliveries_counted("delivered")
     with running_receiver(statuses=[500, 500]) as receiver:
         assert caller.subscribe(receiver.url, ["consent.authorised"]).status_code == 201
         _one_event(app, services_, tpp, user)
@@ -158,11 +166,14 @@ def test_a_receiver_answering_500_twice_gets_the_same_event_three_times(
     assert len(set(tokens)) == 1
     [delivery] = _deliveries(app)
     assert (delivery.status, delivery.attempts, delivery.last_error) == (DELIVERED, 3, None)
+    assert deliveries_counted("retry") - retries == 2
+    assert deliveries_counted("delivered") - delivered == 1
 
 
 def test_dead_letter_after_the_last_attempt_then_redelivery(
     app: Flask, services_: Services, tpp: Tpp, user: str, caller: EventsCaller, clock: FrozenClock
 ) -> None:
+    dead_letters = deliveries_counted("dead_letter")
     with running_receiver(statuses=[503, 503, 200]) as receiver:
         assert caller.subscribe(receiver.url, ["consent.authorised"]).status_code == 201
         _one_event(app, services_, tpp, user)
@@ -175,6 +186,7 @@ def test_dead_letter_after_the_last_attempt_then_redelivery(
             assert two_attempts.run_once() == 0  # dead-lettered: never tried again
             [(dead, event)] = two_attempts.dead_letters()
             assert (dead.status, dead.attempts, dead.last_error) == (DEAD, 2, "HTTP 503")
+            assert deliveries_counted("dead_letter") - dead_letters == 1
             assert two_attempts.redeliver(event.event_id) == 1
             assert two_attempts.run_once() == 1
             assert two_attempts.dead_letters() == []
