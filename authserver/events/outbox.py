@@ -15,6 +15,7 @@ from typing import Any
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy import text
 
 from authserver.clock import Clock
 from authserver.db import db
@@ -59,6 +60,23 @@ def claims(event: WebhookEvent, issuer: str) -> dict[str, Any]:
     }
 
 
+def _serialise_client_events(client_id: str) -> None:
+    """Make one client's events commit in ``seq`` order (PostgreSQL).
+
+    A poller continues from the last ``seq`` it saw (``GET /webhooks/events?after=``). On
+    PostgreSQL a sequence value is handed out at INSERT, not at COMMIT: two transactions
+    could take 5 and 6 and commit 6 first, and a poll between the two commits would move
+    the cursor past 5 for good. A transaction-scoped advisory lock per client, taken before
+    the INSERT and held until COMMIT, rules that out; other clients' events never wait.
+    SQLite has one writer at a time, so its commits are in ``seq`` order already.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": "authserver.webhook_events:" + client_id},
+        )
+
+
 class EventOutbox:
     def __init__(self, clock: Clock, signer: EventSigner | None = None) -> None:
         self._clock = clock
@@ -76,6 +94,7 @@ class EventOutbox:
             data=dict(data),
             created_at=now,
         )
+        _serialise_client_events(client_id)
         db.session.add(event)
         db.session.flush()  # assigns seq for the deliveries
         if self._signer is not None:
