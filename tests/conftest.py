@@ -184,7 +184,10 @@ def reset_postgres(url: str) -> None:
     """Empty every table a test may have written, over one pooled connection."""
     engine = _RESET_ENGINES.get(url)
     if engine is None:
-        engine = _RESET_ENGINES[url] = sa.create_engine(url, pool_size=1, max_overflow=0)
+        # pre-ping: tests/test_db.py terminates every other connection, this one included.
+        engine = _RESET_ENGINES[url] = sa.create_engine(
+            url, pool_size=1, max_overflow=0, pool_pre_ping=True
+        )
     with engine.begin() as connection:
         connection.execute(sa.text(_RESET_SQL))
 
