@@ -26,6 +26,7 @@ from authserver.errors import register_browser_prefix
 from authserver.errors import register_error_handlers
 from authserver.experience import EXTENSION_KEY as EXPERIENCE_KEY
 from authserver.package_data import package_path
+from authserver.ratelimit.limiter import setup_rate_limit_headers
 from authserver.services import build_services
 from authserver.settings import Settings
 from authserver.settings import load_settings
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     setup_signing_keys(app, found)
     setup_request_id(app)
     setup_metrics(app, settings.metrics)
+    setup_rate_limit_headers(app)
     setup_body_limit(app, settings.max_body_bytes)
     setup_security_headers(app, found.dpop.nonces)
     setup_branding(app, settings.branding)

@@ -32,6 +32,7 @@ from authserver.fapi import FapiPolicy
 from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
 from authserver.payments.sealed_initiation import InitiationSeal
+from authserver.ratelimit.limiter import RateLimiter
 from authserver.revocation.view import RevocationView
 from authserver.settings import Settings
 from authserver.store.base import Store
@@ -71,9 +72,11 @@ class Services:
     tokens: AccessTokenIssuer
     verifier: AccessTokenVerifier
     initiations: InitiationSeal
+    """Opens a payment consent's Initiation (its account numbers are sealed at rest)."""
     webhook_keys: KeyService
     """The webhook signing keys (use ``webhook``), published at /v1/.well-known/jwks.json."""
-    """Opens a payment consent's Initiation (its account numbers are sealed at rest)."""
+    rate_limits: RateLimiter
+    """Per-client budgets of /par and /token (and, through the resources, OB endpoints)."""
 
 
 def services(app: Flask | None = None) -> Services:

@@ -37,6 +37,9 @@ from authserver.events.outbox import EventOutbox
 from authserver.events.ssrf import guard_from_settings
 from authserver.events.subscriptions import WebhookSubscriptions
 from authserver.fapi import FapiPolicy
+from authserver.ratelimit.limiter import build_rate_limiter
+from authserver.ratelimit.limiter import setup_rate_limit_headers
+from authserver.ratelimit.tiers import ClientTiers
 from authserver.resources.context import ResourceServices
 from authserver.revocation.publisher import RevocationPublisher
 from authserver.sca.directory import SqlUserDirectory
@@ -111,11 +114,12 @@ def build_resource_services(
     # No webhook key here: events are written unsigned and the worker signs them.
     outbox = EventOutbox(clock)
     consents = ConsentService(clock, audit, outbox=outbox)
+    # A client disabled here is announced to the AS processes' client caches.
+    clients = ClientService(clock, audit, ClientChanges(store))
     revocations = RevocationService(
         clock=clock,
         audit=audit,
-        # A client disabled here is announced to the AS processes' client caches.
-        clients=ClientService(clock, audit, ClientChanges(store)),
+        clients=clients,
         consents=consents,
         users=SqlUserDirectory(),
         ledger=AccessTokenLedger(store, clock, publisher),
@@ -141,6 +145,8 @@ def build_resource_services(
         accounts=_accounts(settings),
         outbox=outbox,
         webhooks=WebhookSubscriptions(clock, guard_from_settings(settings)),
+        rate_limits=build_rate_limiter(settings),
+        client_tiers=ClientTiers(clients.get),
     )
 
 
@@ -159,6 +165,7 @@ def create_resource_app(
     setup_database(app, settings.sqlalchemy_url)
     setup_request_id(app)
     setup_metrics(app, settings.metrics)
+    setup_rate_limit_headers(app)
     setup_body_limit(app, settings.max_body_bytes)
     setup_security_headers(app, resources.dpop.nonces)
     register_error_handlers(app)

@@ -30,6 +30,8 @@ from authserver.keys.service import KeyService
 from authserver.par.store import ParStore
 from authserver.payments.sealed_initiation import InitiationSeal
 from authserver.payments.sql import SqlPaymentProvider
+from authserver.ratelimit.limiter import build_rate_limiter
+from authserver.ratelimit.tiers import ClientTiers
 from authserver.resources.context import ResourceServices
 from authserver.revocation.publisher import RevocationPublisher
 from authserver.sca.enrolment import FactorService
@@ -121,6 +123,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
     dpop = build_dpop_validator(
         settings, settings.issuer, store, clock, dpop_nonce_key(settings, master_key), replay_epoch
     )
+    rate_limits = build_rate_limiter(settings)
     found = Services(
         settings=settings,
         clock=clock,
@@ -148,6 +151,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         verifier=verifier,
         initiations=InitiationSeal(account_data),
         webhook_keys=webhook_keys,
+        rate_limits=rate_limits,
     )
     resources = ResourceServices(
         policy=policy,
@@ -163,6 +167,9 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         payments=SqlPaymentProvider(account_data),
         outbox=outbox,
         webhooks=WebhookSubscriptions(clock, guard_from_settings(settings)),
+        rate_limits=rate_limits,
+        # The client cache already keeps registrations fresh: no second cache on top.
+        client_tiers=ClientTiers(client_cache.get, ttl=0),
     )
     totp = TotpVerifier(store, clock, users.totp_secret)
     lockout = Lockout(settings.sca, store, clock, audit)

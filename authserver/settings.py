@@ -13,6 +13,7 @@ from typing import Literal
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from limits import parse as parse_limit
 from pydantic import BaseModel
 from pydantic import Field
 from pydantic import SecretStr
@@ -212,6 +213,38 @@ class BrandingSettings(BaseModel):
         return value
 
 
+class RateLimitSettings(BaseModel):
+    """Per-client budgets (API-4): the client's tier and each limited endpoint group.
+
+    Values are ``limits`` strings such as ``100/minute`` or ``10/second``.
+    """
+
+    enabled: bool = True
+    """Off only for a deployment limited in front of us (a gateway)."""
+    storage_url: str | None = None
+    """Where the windows live; unset means the store's Redis, or memory without Redis."""
+    starter: str = "100/minute"
+    """Budget of a Starter client over every limited endpoint."""
+    growth: str = "500/minute"
+    """Budget of a Growth client."""
+    enterprise: str = "2000/minute"
+    """Budget of an Enterprise client."""
+    par: str = "1000/minute"
+    """Per client at ``POST /par``."""
+    token: str = "1000/minute"
+    """Per client at ``POST /token``."""
+    consents: str = "500/minute"
+    """Per client at the OB consent endpoints (account access and domestic payments)."""
+    payments: str = "500/minute"
+    """Per client at the OB domestic-payment endpoints."""
+
+    @field_validator("starter", "growth", "enterprise", "par", "token", "consents", "payments")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        parse_limit(value)  # ValueError names the bad value
+        return value
+
+
 class MetricsSettings(BaseModel):
     """The Prometheus endpoint (OPS-5): not public, so it answers only with an operator token."""
 
@@ -268,6 +301,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     branding: BrandingSettings = BrandingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    ratelimit: RateLimitSettings = RateLimitSettings()
 
     @field_validator("issuer")
     @classmethod

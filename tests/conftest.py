@@ -41,6 +41,8 @@ from authserver.settings import load_settings
 
 pytest_plugins = ["tests.flow_fixtures", "tests.store_backends"]
 
+RATE_LIMITS = ("starter", "growth", "enterprise", "par", "token", "consents", "payments")
+UNREACHED_LIMIT = "1000000/minute"
 TEST_DATABASE_URL = os.environ.get("AUTHSERVER_TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("AUTHSERVER_TEST_REDIS_URL") or None
 # TEST-ONLY master key: never use outside this suite.
@@ -234,6 +236,8 @@ def make_settings(tmp_path: Path, database_url: str, redis_prefix: str) -> Any:
             # In-process apps chain only when a test asks (svc.audit.chain()): no thread
             # linking rows behind a test's back. Subprocess servers keep the default.
             "audit": {"chain_seconds": 0},
+            # Budgets no ordinary test reaches; tests/ratelimit sets small ones.
+            "ratelimit": dict.fromkeys(RATE_LIMITS, UNREACHED_LIMIT),
         }
         values.update(overrides)
         return load_settings(**values)
@@ -287,6 +291,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
             "AUTHSERVER_LOG_LEVEL": "WARNING",
         }
     )
+    env.update({f"AUTHSERVER_RATELIMIT__{name.upper()}": UNREACHED_LIMIT for name in RATE_LIMITS})
     if settings.redis_url:
         env["AUTHSERVER_REDIS_URL"] = settings.redis_url
     return env

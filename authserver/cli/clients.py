@@ -12,6 +12,7 @@ from authserver.cli.common import app_services
 from authserver.cli.common import emit
 from authserver.cli.common import json_option
 from authserver.cli.common import operator
+from authserver.clients.models import RATE_LIMIT_TIERS
 from authserver.clients.service import ClientRegistrationError
 from authserver.clients.service import ClientRequest
 from authserver.clients.service import client_to_dict
@@ -113,6 +114,13 @@ def _refuse_http_in_production(env: str, redirect_uris: list[str]) -> None:
     default=None,
     help="Always answer introspection with a JWT signed so (RFC 9701): PS256 or ES256.",
 )
+@click.option(
+    "--rate-limit-tier",
+    type=click.Choice(RATE_LIMIT_TIERS),
+    default=RATE_LIMIT_TIERS[0],
+    show_default=True,
+    help="Requests-per-minute budget of the client (AUTHSERVER_RATELIMIT__<TIER>).",
+)
 @json_option
 def create(
     client_name: str,
@@ -129,6 +137,7 @@ def create(
     resource_server: bool,
     operator_client: bool,
     introspection_alg: str | None,
+    rate_limit_tier: str,
     as_json: bool,
 ) -> None:
     """Register a client (private_key_jwt with its public keys)."""
@@ -150,6 +159,7 @@ def create(
         dpop_bound_access_tokens=dpop_bound_access_tokens,
         resource_server=resource_server,
         introspection_signed_response_alg=introspection_alg,
+        rate_limit_tier=rate_limit_tier,
     )
     if resource_server:
         request.grant_types = []

@@ -42,8 +42,16 @@ class Client(UUIDPrimaryKey, Base):
     resource_server: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # RFC 9701 §6: introspection answers to this client are always signed JWTs.
     introspection_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
+    # Issue 14: which per-client rate limit applies (RATE_LIMIT_TIERS).
+    rate_limit_tier: Mapped[str] = mapped_column(
+        String(16), default="starter", server_default="starter"
+    )
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+
+
+RATE_LIMIT_TIERS = ("starter", "growth", "enterprise")
+"""Client tiers of the per-client rate limit, cheapest first (issue 14 item 4)."""
 
 
 def is_usable(client: Client | None) -> TypeGuard[Client]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from authserver.audit.service import AuditTrail
 from authserver.clients.cache import ClientChanges
+from authserver.clients.models import RATE_LIMIT_TIERS
 from authserver.clients.models import Client
 from authserver.clients.redirect_uri import redirect_uri_problem
 from authserver.clock import Clock
@@ -54,6 +55,8 @@ class ClientRequest:
     resource_server: bool = False
     """May introspect access tokens for its audience; gets no grants of its own."""
     introspection_signed_response_alg: str | None = None
+    rate_limit_tier: str = RATE_LIMIT_TIERS[0]
+    """starter, growth or enterprise: the client's requests-per-minute budget."""
 
 
 def validate_public_jwks(jwks: Any) -> dict[str, Any]:
@@ -89,6 +92,10 @@ def _validate(request: ClientRequest) -> None:
     if request.resource_server and (request.grant_types or request.redirect_uris):
         raise ClientRegistrationError(
             "a resource server has no grant types and no redirect_uris (it only introspects)"
+        )
+    if request.rate_limit_tier not in RATE_LIMIT_TIERS:
+        raise ClientRegistrationError(
+            "rate_limit_tier must be one of: " + ", ".join(RATE_LIMIT_TIERS)
         )
     alg = request.introspection_signed_response_alg
     if alg is not None and alg not in INTROSPECTION_ALGS:
@@ -146,6 +153,7 @@ class ClientService:
             dpop_bound_access_tokens=request.dpop_bound_access_tokens,
             resource_server=request.resource_server,
             introspection_signed_response_alg=request.introspection_signed_response_alg,
+            rate_limit_tier=request.rate_limit_tier,
             disabled=False,
             created_at=self._clock.now(),
         )
@@ -199,6 +207,7 @@ def client_to_dict(client: Client) -> dict[str, Any]:
         "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
         "resource_server": client.resource_server,
         "introspection_signed_response_alg": client.introspection_signed_response_alg,
+        "rate_limit_tier": client.rate_limit_tier,
         "disabled": client.disabled,
         "created_at": client.created_at.isoformat(),
     }

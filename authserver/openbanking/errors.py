@@ -26,6 +26,7 @@ UNSUPPORTED_SCHEME = "U027"  # UK.OBIE.Unsupported.Scheme
 REAUTHENTICATE = "U028"  # UK.OBIE.Reauthenticate (403)
 RESOURCE_EXISTS = "U029"  # UK.OBIE.Rules.ResourceAlreadyExists (409)
 UNEXPECTED_ERROR = "U000"  # UK.OBIE.UnexpectedError (5xx)
+OTHER_REASON = "U042"  # UK.OBIE.OtherReason (our 429 body; the standard gives 429 none)
 
 
 @dataclass(frozen=True)

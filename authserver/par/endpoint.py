@@ -17,6 +17,7 @@ from authserver.dpop.request import presented_proof
 from authserver.errors import InvalidRequestError
 from authserver.errors import request_id
 from authserver.par.request_object import decode_request_object
+from authserver.ratelimit.errors import RateLimitedError
 from authserver.web.headers import offer_dpop_nonce
 
 bp = Blueprint("par", __name__)
@@ -52,6 +53,7 @@ def pushed_authorization_request() -> Response:
     # The proof first: a nonce round trip must not spend the client assertion's jti.
     proof = presented_proof(svc.dpop, PAR_PATH, require_nonce=svc.policy.dpop_nonce_required)
     client = svc.client_auth.authenticate(form)
+    svc.rate_limits.enforce("par", client.client_id, client.rate_limit_tier, RateLimitedError)
     params = _authorization_params(form, client, svc)
     authorization = validate_authorization_request(
         params,

@@ -42,6 +42,7 @@ from authserver.pisp.signing import signed
 from authserver.pisp.signing import signed_idempotent_post
 from authserver.resources.context import resource_services
 from authserver.resources.guard import require_token
+from authserver.resources.limits import rate_limited
 from authserver.resources.ob_requests import authorisation_code_consent
 from authserver.resources.ob_requests import client_credentials_client
 from authserver.resources.ob_requests import own_consent
@@ -105,6 +106,7 @@ def _create_consent(client_id: str, body: bytes) -> Response:
 
 @bp.post(CONSENTS)
 @require_token(PAYMENTS_WRITE)
+@rate_limited("consents")
 def create_consent() -> Response:
     client_id = client_credentials_client()
     return signed_idempotent_post(client_id, lambda body: _create_consent(client_id, body))
@@ -112,6 +114,7 @@ def create_consent() -> Response:
 
 @bp.get(f"{CONSENTS}/<consent_id>")
 @require_token(PAYMENTS_WRITE)
+@rate_limited("consents")
 def get_consent(consent_id: str) -> Response:
     view = _own_consent(consent_id, client_credentials_client())
     return signed(render.consent(view, _initiations().initiation(view)))
@@ -119,6 +122,7 @@ def get_consent(consent_id: str) -> Response:
 
 @bp.get(f"{CONSENTS}/<consent_id>/funds-confirmation")
 @require_token(PAYMENTS_WRITE)
+@rate_limited("consents")
 def funds_confirmation(consent_id: str) -> Response:
     token_consent = authorisation_code_consent()
     view = _own_consent(consent_id, str(g.token_claims["client_id"]))
@@ -140,6 +144,7 @@ def _make_payment(client_id: str, token_consent: str, body: bytes) -> Response:
 
 @bp.post(PAYMENTS)
 @require_token(PAYMENTS_WRITE)
+@rate_limited("payments")
 def create_payment() -> Response:
     token_consent = authorisation_code_consent()
     client_id = str(g.token_claims["client_id"])
@@ -150,6 +155,7 @@ def create_payment() -> Response:
 
 @bp.get(f"{PAYMENTS}/<payment_id>")
 @require_token(PAYMENTS_WRITE)
+@rate_limited("payments")
 def get_payment(payment_id: str) -> Response:
     found, view = _own_payment(payment_id, client_credentials_client())
     return signed(render.payment(found, _initiations().initiation(view)))
@@ -157,6 +163,7 @@ def get_payment(payment_id: str) -> Response:
 
 @bp.get(f"{PAYMENTS}/<payment_id>/payment-details")
 @require_token(PAYMENTS_WRITE)
+@rate_limited("payments")
 def get_payment_details(payment_id: str) -> Response:
     found, _ = _own_payment(payment_id, client_credentials_client())
     return signed(render.payment_details(found))

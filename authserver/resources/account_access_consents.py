@@ -30,6 +30,7 @@ from authserver.openbanking.envelope import ob_response
 from authserver.openbanking.envelope import self_url
 from authserver.resources.context import resource_services
 from authserver.resources.guard import require_token
+from authserver.resources.limits import rate_limited
 from authserver.resources.ob_requests import client_credentials_client
 from authserver.resources.ob_requests import json_body
 from authserver.resources.ob_requests import own_consent
@@ -66,6 +67,7 @@ def _render(view: ConsentView, status: int = 200) -> Response:
 
 @bp.post(CONSENTS)
 @require_token(ACCOUNTS_READ)
+@rate_limited("consents")
 def create_consent() -> Response:
     client_id = client_credentials_client()
     svc = resource_services()
@@ -83,12 +85,14 @@ def create_consent() -> Response:
 
 @bp.get(f"{CONSENTS}/<consent_id>")
 @require_token(ACCOUNTS_READ)
+@rate_limited("consents")
 def get_consent(consent_id: str) -> Response:
     return _render(_own_consent(consent_id, client_credentials_client()))
 
 
 @bp.delete(f"{CONSENTS}/<consent_id>")
 @require_token(ACCOUNTS_READ)
+@rate_limited("consents")
 def delete_consent(consent_id: str) -> Response:
     client_id = client_credentials_client()
     view = _own_consent(consent_id, client_id)

@@ -21,6 +21,8 @@ from authserver.events.outbox import EventOutbox
 from authserver.events.subscriptions import WebhookSubscriptions
 from authserver.fapi import FapiPolicy
 from authserver.payments.provider import PaymentProvider
+from authserver.ratelimit.limiter import RateLimiter
+from authserver.ratelimit.tiers import ClientTiers
 from authserver.revocation.view import RevocationView
 from authserver.store.base import Store
 from authserver.tokens.revocation import RevocationService
@@ -52,6 +54,10 @@ class ResourceServices:
     """Where payment status changes become webhook events (in the payment's transaction)."""
     webhooks: WebhookSubscriptions | None = None
     """Webhook subscriptions and polled events (``/webhooks/*``)."""
+    rate_limits: RateLimiter | None = None
+    """Per-client budgets of the OB consent and payment endpoints; None: not limited."""
+    client_tiers: ClientTiers | None = None
+    """The rate-limit tier of a token's client."""
 
 
 def resource_services(app: Flask | None = None) -> ResourceServices:

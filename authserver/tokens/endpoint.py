@@ -10,6 +10,7 @@ from flask import jsonify
 from authserver.checks.form import read_form
 from authserver.context import services
 from authserver.dpop.request import presented_proof
+from authserver.ratelimit.errors import RateLimitedError
 from authserver.tokens.registry import GrantRequest
 from authserver.tokens.registry import run_grant
 from authserver.tokens.registry import select_grant
@@ -29,6 +30,7 @@ def token() -> Response:
     # The proof first: a nonce round trip must not spend the client assertion's jti.
     proof = presented_proof(svc.dpop, TOKEN_PATH, require_nonce=svc.policy.dpop_nonce_required)
     client = svc.client_auth.authenticate(form)
+    svc.rate_limits.enforce("token", client.client_id, client.rate_limit_tier, RateLimitedError)
     grant_type, grant = select_grant(form.get("grant_type"), svc.policy)
     # The grant commits the token with its audit event, in one transaction.
     body = run_grant(grant, GrantRequest(svc, client, grant_type, form, proof))
