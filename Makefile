@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-services lint ci
+.PHONY: run test test-services lint fuzz ci
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -19,10 +19,13 @@ test-services: $(VENV)/bin/python
 	$(VENV)/bin/pytest -n auto
 
 lint:
-	$(VENV)/bin/ruff check authserver tests conformance benchmarks tppkit examples .ci/wheel_smoke.py .ci/dependency_audit.py wsgi.py
-	$(VENV)/bin/ruff format --check authserver tests conformance benchmarks tppkit examples .ci/wheel_smoke.py .ci/dependency_audit.py wsgi.py
+	$(VENV)/bin/ruff check authserver tests conformance benchmarks tppkit examples .ci/wheel_smoke.py .ci/dependency_audit.py .ci/fuzz.py wsgi.py
+	$(VENV)/bin/ruff format --check authserver tests conformance benchmarks tppkit examples .ci/wheel_smoke.py .ci/dependency_audit.py .ci/fuzz.py wsgi.py
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+fuzz:
+	$(PY) .ci/fuzz.py
 
 ci:
 	bash .ci/run

@@ -34,6 +34,7 @@ from authserver.store.memory import MemoryStore
 from authserver.store.single_process import claim
 from authserver.store.single_process import under_gunicorn
 from authserver.web.body_limit import setup_body_limit
+from authserver.web.body_rules import setup_body_rules
 from authserver.web.branding import setup_branding
 from authserver.web.headers import setup_security_headers
 from authserver.web.health import setup_health
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     setup_metrics(app, settings.metrics)
     setup_rate_limit_headers(app)
     setup_body_limit(app, settings.max_body_bytes)
+    setup_body_rules(app)
     setup_security_headers(app, found.dpop.nonces)
     setup_branding(app, settings.branding)
     register_error_handlers(app)

@@ -131,7 +131,8 @@ def error_response(error: str, description: str | None, status: int) -> Response
     return response
 
 
-def _handle_oauth_error(exc: OAuth2Error) -> Response:
+def oauth_error_response(exc: OAuth2Error) -> Response:
+    """The one rendering of an OAuth error (JSON, or a page under a browser prefix)."""
     status = int(exc.status_code)
     if status >= 500:
         log.error("request_failed", error=exc.error, error_detail=exc.description)
@@ -172,12 +173,12 @@ def _handle_database_error(exc: DBAPIError) -> Response:
     if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
         log.error("database_unavailable", **detail)
         BACKEND_ERRORS.labels("database").inc()
-        return _handle_oauth_error(TemporarilyUnavailableError())
+        return oauth_error_response(TemporarilyUnavailableError())
     if isinstance(exc, DataError):
         # Boundaries refuse bad identifiers before querying; reaching here is a missed
         # check (logged as an error), yet still the client's input, so not a 500.
         log.error("database_refused_input", **detail)
-        return _handle_oauth_error(
+        return oauth_error_response(
             InvalidRequestError("The request holds a value that cannot be stored.")
         )
     log.error("unhandled_database_error", **detail)
@@ -185,7 +186,7 @@ def _handle_database_error(exc: DBAPIError) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(OAuth2Error, _handle_oauth_error)
+    app.register_error_handler(OAuth2Error, oauth_error_response)
     app.register_error_handler(DBAPIError, _handle_database_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(InternalServerError, _handle_internal_error)

@@ -52,6 +52,7 @@ from authserver.tokens.ledger import AccessTokenLedger
 from authserver.tokens.revocation import RevocationService
 from authserver.tokens.verifier import AccessTokenVerifier
 from authserver.web.body_limit import setup_body_limit
+from authserver.web.body_rules import setup_body_rules
 from authserver.web.headers import setup_security_headers
 from authserver.web.health import setup_health
 from authserver.web.logging import setup_logging
@@ -167,6 +168,7 @@ def create_resource_app(
     setup_metrics(app, settings.metrics)
     setup_rate_limit_headers(app)
     setup_body_limit(app, settings.max_body_bytes)
+    setup_body_rules(app)
     setup_security_headers(app, resources.dpop.nonces)
     register_error_handlers(app)
     setup_health(app, store)

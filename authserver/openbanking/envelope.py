@@ -19,9 +19,12 @@ from flask import g
 from flask import jsonify
 from flask import request
 
+from authserver.errors import oauth_error_response
 from authserver.openbanking.errors import HEADER_INVALID
+from authserver.openbanking.errors import INVALID_FORMAT
 from authserver.openbanking.errors import OBError
 from authserver.openbanking.errors import OBErrorResponse
+from authserver.web.body_rules import JsonTooDeepError
 
 OB_PREFIX = "/open-banking/v4.0"
 AISP_PREFIX = OB_PREFIX + "/aisp"
@@ -36,8 +39,13 @@ def is_open_banking_path(path: str) -> bool:
 
 
 def interaction_id() -> str:
-    """This request's interaction id (set before the view runs on every OB path)."""
-    return str(g.get("fapi_interaction_id", "-"))
+    """This request's interaction id: set before the view runs on every OB path, and made
+    here for a request refused before that (a 413, a too-deep body), so that every OB
+    answer echoes the caller's well-formed id or carries a fresh one."""
+    if "fapi_interaction_id" not in g:
+        supplied = (request.headers.get(INTERACTION_HEADER) or "").strip()
+        g.fapi_interaction_id = supplied if _UUID.fullmatch(supplied) else str(uuid.uuid4())
+    return str(g.fapi_interaction_id)
 
 
 def _begin() -> None:
@@ -73,11 +81,20 @@ def error_response(exc: OBErrorResponse) -> Response:
     return response
 
 
+def _too_deep(exc: JsonTooDeepError) -> Response:
+    """An ``OBErrorResponse1`` (U010) on OB paths; the OAuth error everywhere else."""
+    if not is_open_banking_path(request.path):
+        return oauth_error_response(exc)
+    message = "The body nests JSON deeper than the API allows."
+    return error_response(OBErrorResponse(400, [OBError(INVALID_FORMAT, message)]))
+
+
 def setup_open_banking(app: Flask) -> None:
     """Interaction ids, no-store and OB error bodies; both app factories call this once."""
     app.before_request(_begin)
     app.after_request(_finish)
     app.register_error_handler(OBErrorResponse, error_response)
+    app.register_error_handler(JsonTooDeepError, _too_deep)
 
 
 def self_url(path: str | None = None) -> str:

@@ -31,6 +31,7 @@ from authserver.resources.guard import require_token
 from authserver.scopes import ADMIN_REVOCATION
 from authserver.tokens.revocation import BulkRevocation
 from authserver.tokens.revocation import RevocationTargetNotFoundError
+from authserver.web.body_rules import is_json_media_type
 
 bp = Blueprint("revocation_admin", __name__)
 
@@ -109,6 +110,8 @@ def bulk_revoke(parsed: BulkRevocationRequest, actor: str) -> BulkRevocation:
 @bp.post("/admin/revocations")
 @require_token(ADMIN_REVOCATION)
 def create_revocation() -> Response:
+    if not is_json_media_type(request.mimetype):
+        abort(415)  # the body is a JSON object: another media type is refused, not guessed
     parsed = _parse(request.get_json(silent=True))
     result = bulk_revoke(parsed, actor=f"client:{g.token_claims['client_id']}")
     response = jsonify(result.to_dict())
