@@ -23,8 +23,8 @@ HTTP_REQUESTS = Counter(
 )
 HTTP_LATENCY = Histogram(
     "authserver_http_request_duration_seconds",
-    "Time from request start to response, by endpoint and method.",
-    ["endpoint", "method"],
+    "Time from request start to response, by endpoint, method and status.",
+    ["endpoint", "method", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 TOKENS_ISSUED = Counter(

@@ -54,10 +54,12 @@ def _start() -> None:
 
 def _count(response: Response) -> Response:
     endpoint = request.endpoint or UNMATCHED
-    HTTP_REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    status = str(response.status_code)
+    HTTP_REQUESTS.labels(endpoint, request.method, status).inc()
     started = g.get("metrics_started")
     if started is not None:
-        HTTP_LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        HTTP_LATENCY.labels(endpoint, request.method, status).observe(elapsed)
     return response
 
 
