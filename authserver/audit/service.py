@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from sqlalchemy import Table
 from sqlalchemy import bindparam
 from sqlalchemy import func
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
@@ -150,6 +151,31 @@ class AuditTrail:
         if commit:
             db.session.commit()
         return row
+
+    def append(
+        self,
+        event_type: str,
+        *,
+        actor: str,
+        resource: str,
+        changes: dict[str, Any],
+        request_id: str = "-",
+    ) -> None:
+        """``record`` for hot read paths (every account-data read): the same row, masked
+        the same way, as one Core INSERT committed at once, without the ORM's unit of
+        work (no identity map entry, no flush bookkeeping, no row object to return)."""
+        db.session.execute(
+            insert(AuditEvent).values(
+                timestamp=self._clock.now(),
+                event_type=event_type,
+                request_id=request_id,
+                actor=actor,
+                resource=resource,
+                changes=mask(changes),
+                outcome="success",
+            )
+        )
+        db.session.commit()
 
     # -- chaining ---------------------------------------------------------------------
 
