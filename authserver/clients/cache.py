@@ -9,7 +9,7 @@ Why it stays correct:
   thread in every process listens and drops the entry, so a disabled client is refused
   everywhere within milliseconds.
 - While that listener is not known to be healthy (starting, reconnecting, silent for
-  longer than ``STALE_SECONDS``), nothing is served from the cache: SQL is read.
+  longer than ``store.listener.STALE_SECONDS``), nothing is served from the cache: SQL is read.
 - A read that raced an invalidation is not kept (a generation counter), so a stale row
   read just before the announcement cannot be cached after it.
 - The in-process store reaches no other process (``authserver clients disable`` runs in
@@ -18,8 +18,6 @@ Why it stays correct:
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +27,7 @@ import structlog
 
 from authserver.clients.models import Client
 from authserver.store.base import Store
-from authserver.store.base import Subscription
+from authserver.store.listener import StoreListener
 from authserver.store.memory import MemoryStore
 
 log = structlog.get_logger(__name__)
@@ -37,10 +35,6 @@ log = structlog.get_logger(__name__)
 CHANNEL = "clients"
 # The in-process store cannot carry another process's announcement: one second at most.
 MEMORY_STORE_TTL = 1.0
-POLL_SECONDS = 0.25
-STALE_SECONDS = 2.0
-RETRY_SECONDS = 0.5
-WAKE = b""
 _COLUMNS = tuple(column.key for column in Client.__table__.columns)
 
 Load = Callable[[str], Client | None]
@@ -82,11 +76,15 @@ class ClientCache:
         self._entries: dict[str, _Entry] = {}
         self._generation = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._last_ok = 0.0
-        self._healthy = False
+        self._listener = StoreListener(
+            store,
+            CHANNEL,
+            name="client-cache",
+            on_start=self._entries.clear,
+            # Whatever changed while nobody listened is forgotten.
+            on_subscribed=self._clear,
+            on_message=lambda message: self.drop(message.decode("utf-8", "replace")),
+        )
         changes.also_apply_locally(self.drop)
 
     def get(self, client_id: str) -> Client | None:
@@ -111,17 +109,11 @@ class ClientCache:
     @property
     def listening(self) -> bool:
         """True while announcements are known to arrive (the cache may then be trusted)."""
-        return self._healthy and time.monotonic() - self._last_ok < STALE_SECONDS
+        return self._listener.healthy
 
     def wait_until_listening(self, timeout: float) -> bool:
         """Start the listener and wait until it is subscribed (tests, start-up)."""
-        self._ensure_listening()
-        deadline = time.monotonic() + timeout
-        while not self.listening:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        return self._listener.wait_until_healthy(timeout)
 
     def drop(self, client_id: str) -> None:
         with self._lock:
@@ -136,56 +128,7 @@ class ClientCache:
     # -- the listener -------------------------------------------------------------------
 
     def _ensure_listening(self) -> None:
-        # After a fork (gunicorn workers) the parent's thread does not exist here.
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-                return
-            self._pid = os.getpid()
-            self._healthy = False
-            self._entries.clear()
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._listen, name="client-cache", daemon=True)
-            self._thread.start()
+        self._listener.ensure_started()
 
     def close(self) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            if thread.is_alive():
-                # Wake the listener from its blocking read instead of waiting out the poll
-                # (an empty message names no client). A store that is down cannot carry
-                # it; the join then waits one poll, as before.
-                with contextlib.suppress(Exception):
-                    self._store.publish(CHANNEL, WAKE)
-            thread.join(timeout=2 * POLL_SECONDS + 1)
-        self._thread = None
-
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            subscription: Subscription | None = None
-            try:
-                subscription = self._store.subscribe(CHANNEL)
-                # Whatever changed while nobody listened is forgotten.
-                self._clear()
-                self._follow(subscription)
-            except Exception as exc:  # noqa: BLE001 - any failure means: not trusted, retry
-                self._healthy = False
-                log.warning("client_cache_listener_down", error_detail=type(exc).__name__)
-                self._stop.wait(RETRY_SECONDS)
-            finally:
-                if subscription is not None:
-                    # Closing a broken connection may fail too; nothing is left to do then.
-                    with contextlib.suppress(Exception):
-                        subscription.close()
-        self._healthy = False
-
-    def _follow(self, subscription: Subscription) -> None:
-        self._last_ok = time.monotonic()
-        self._healthy = True
-        while not self._stop.is_set():
-            message = subscription.get_message(timeout=POLL_SECONDS)
-            if message:  # None: nothing within the poll; WAKE: a closing cache's nudge
-                self.drop(message.decode("utf-8", "replace"))
-            self._last_ok = time.monotonic()
+        self._listener.close()

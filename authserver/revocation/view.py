@@ -20,9 +20,6 @@ within a second too.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -44,20 +41,14 @@ from authserver.revocation.state import watermark_key
 from authserver.revocation.state import watermark_targets
 from authserver.revocation.state import watermark_value
 from authserver.store.base import Store
-from authserver.store.base import Subscription
+from authserver.store.listener import StoreListener
 
 log = structlog.get_logger(__name__)
 
-# How long get_message blocks; also the heartbeat of a healthy listener.
-POLL_SECONDS = 0.25
-# A listener silent for longer than this is not trusted; checks read the store.
-STALE_SECONDS = 2.0
 # How often the listener checks the ready marker (a flushed store) and prunes.
 MARKER_CHECK_SECONDS = 1.0
 PRUNE_SECONDS = 30.0
 SQL_POLL_SECONDS = 1.0
-RETRY_SECONDS = 0.5
-WAKE = b""
 
 Rebuild = Callable[[], None]
 
@@ -80,12 +71,18 @@ class RevocationView:
         self._state = LocalState()
         publisher.also_apply_locally(self._state.apply)
         self._rebuild: Rebuild | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._last_ok = 0.0
-        self._healthy = False
+        self._subscribed_before = False
+        self._next_marker_check = self._next_prune = self._next_sql_poll = 0.0
+        self._listener = StoreListener(
+            store,
+            CHANNEL,
+            name="revocation-listener",
+            on_start=self._restarted,
+            on_subscribed=self._subscribed,
+            # Looked up at each message, not bound now: a test may hold messages back.
+            on_message=lambda message: self._apply(message),
+            on_tick=self._tick,
+        )
 
     def bind_rebuild(self, rebuild: Rebuild) -> None:
         """How to refill the store from SQL (needs the app, so it is bound after build)."""
@@ -102,17 +99,11 @@ class RevocationView:
 
     @property
     def healthy(self) -> bool:
-        return self._healthy and time.monotonic() - self._last_ok < STALE_SECONDS
+        return self._listener.healthy
 
     def wait_until_healthy(self, timeout: float) -> bool:
         """Start the listener and wait for its snapshot (tests, readiness, start-up)."""
-        self._ensure_listening()
-        deadline = time.monotonic() + timeout
-        while not self.healthy:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        return self._listener.wait_until_healthy(timeout)
 
     def _read_through(self, claims: Mapping[str, Any]) -> bool:
         targets = watermark_targets(claims)
@@ -136,52 +127,23 @@ class RevocationView:
     # -- the listener ----------------------------------------------------------------
 
     def _ensure_listening(self) -> None:
-        # After a fork (gunicorn workers) the parent's thread does not exist here.
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-                return
-            self._pid = os.getpid()
-            self._healthy = False
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._listen, name="revocation-listener", daemon=True
-            )
-            self._thread.start()
+        self._listener.ensure_started()
 
     def close(self) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            if thread.is_alive():
-                # Wake the listener from its blocking read instead of waiting out the poll
-                # (every listener ignores an empty message). A store that is down cannot
-                # carry it; the join then waits one poll, as before.
-                with contextlib.suppress(Exception):
-                    self._store.publish(CHANNEL, WAKE)
-            thread.join(timeout=2 * POLL_SECONDS + 1)
-        self._thread = None
+        self._listener.close()
 
-    def _listen(self) -> None:
-        first = True
-        while not self._stop.is_set():
-            subscription: Subscription | None = None
-            try:
-                subscription = self._store.subscribe(CHANNEL)
-                self._load_snapshot(resync_from_sql=not first)
-                first = False
-                self._follow(subscription)
-            except Exception as exc:  # noqa: BLE001 - any failure means: not trusted, retry
-                self._healthy = False
-                log.warning("revocation_listener_down", error_detail=type(exc).__name__)
-                self._stop.wait(RETRY_SECONDS)
-            finally:
-                if subscription is not None:
-                    # Closing a broken connection may fail too; nothing is left to do then.
-                    with contextlib.suppress(Exception):
-                        subscription.close()
-        self._healthy = False
+    def _restarted(self) -> None:
+        # A new thread's first snapshot trusts the store unless it lost its state.
+        self._subscribed_before = False
+
+    def _subscribed(self) -> None:
+        """Reload the snapshot; after a reconnect resync from SQL (messages were missed)."""
+        self._load_snapshot(resync_from_sql=self._subscribed_before)
+        self._subscribed_before = True
+        now = time.monotonic()
+        self._next_marker_check = now + MARKER_CHECK_SECONDS
+        self._next_prune = now + PRUNE_SECONDS
+        self._next_sql_poll = now + self._sql_poll_seconds
 
     def _load_snapshot(self, *, resync_from_sql: bool) -> None:
         if resync_from_sql or not self._publisher.is_ready():
@@ -190,33 +152,23 @@ class RevocationView:
         entries.update(self._store.scan(WATERMARK_PREFIX))
         facts = [parse_store_entry(key, value) for key, value in entries.items()]
         self._state.replace([fact for fact in facts if fact is not None])
-        self._last_ok = time.monotonic()
-        self._healthy = True
         log.info("revocation_view_loaded", entries=len(self._state))
 
-    def _follow(self, subscription: Subscription) -> None:
-        next_marker_check = time.monotonic() + MARKER_CHECK_SECONDS
-        next_prune = time.monotonic() + PRUNE_SECONDS
-        next_sql_poll = time.monotonic() + self._sql_poll_seconds
-        while not self._stop.is_set():
-            message = subscription.get_message(timeout=POLL_SECONDS)
-            if message:  # None: nothing within the poll; WAKE: a closing view's nudge
-                self._apply(message)
-            now = time.monotonic()
-            if now >= next_marker_check:
-                if not self._publisher.is_ready():
-                    log.warning("revocation_store_lost_state")
-                    self._healthy = False
-                    return  # resubscribe, rebuild from SQL and reload
-                next_marker_check = now + MARKER_CHECK_SECONDS
-            if self._poll_sql and now >= next_sql_poll:
-                # The rebuild's facts reach this view through the publisher's local hook.
-                self._rebuild_store()
-                next_sql_poll = now + self._sql_poll_seconds
-            if now >= next_prune:
-                self._state.prune(self._clock.time())
-                next_prune = now + PRUNE_SECONDS
-            self._last_ok = now
+    def _tick(self, now: float) -> bool:
+        """After every poll; False resubscribes (the store lost its state)."""
+        if now >= self._next_marker_check:
+            if not self._publisher.is_ready():
+                log.warning("revocation_store_lost_state")
+                return False  # resubscribe, rebuild from SQL and reload
+            self._next_marker_check = now + MARKER_CHECK_SECONDS
+        if self._poll_sql and now >= self._next_sql_poll:
+            # The rebuild's facts reach this view through the publisher's local hook.
+            self._rebuild_store()
+            self._next_sql_poll = now + self._sql_poll_seconds
+        if now >= self._next_prune:
+            self._state.prune(self._clock.time())
+            self._next_prune = now + PRUNE_SECONDS
+        return True
 
     def _apply(self, message: bytes) -> None:
         try:

@@ -450,21 +450,33 @@ def test_admin_api_unknown_target_is_404(
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RevocationWatermark)) == 0
 
 
-@pytest.mark.parametrize("body", ["client_id=tpp-one", '["tpp-one"]'], ids=["form", "json-array"])
-def test_admin_api_body_that_is_no_json_object_is_400_invalid_request(
-    app: Flask, client: FlaskClient, services_: Services, tpp: Tpp, admin_token: str, body: str
-) -> None:
-    content_type = (
-        "application/json" if body.startswith("[") else "application/x-www-form-urlencoded"
-    )
-    response = client.post(
+def admin_post_raw(
+    client: FlaskClient, services_: Services, token: str, body: str, media: str
+) -> Any:
+    return client.post(
         "/admin/revocations",
         data=body,
-        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": content_type},
+        headers={"Authorization": f"Bearer {token}", "Content-Type": media},
         base_url=services_.settings.issuer,
     )
 
+
+def test_admin_api_body_that_is_no_json_object_is_400_invalid_request(
+    app: Flask, client: FlaskClient, services_: Services, tpp: Tpp, admin_token: str
+) -> None:
+    response = admin_post_raw(client, services_, admin_token, '["tpp-one"]', "application/json")
+
     assert_oauth_error(response, 400, "invalid_request")
+    assert not is_disabled(app, services_, tpp.client_id)
+
+
+def test_admin_api_body_that_is_not_json_is_415(
+    app: Flask, client: FlaskClient, services_: Services, tpp: Tpp, admin_token: str
+) -> None:
+    form = "application/x-www-form-urlencoded"
+    response = admin_post_raw(client, services_, admin_token, "client_id=tpp-one", form)
+
+    assert_oauth_error(response, 415, "unsupported_media_type")
     assert not is_disabled(app, services_, tpp.client_id)
 
 

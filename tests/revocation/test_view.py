@@ -240,7 +240,7 @@ def test_userinfo_refuses_a_revoked_token(
 
 
 def test_close_stops_the_listener_thread(healthy_view: RevocationView) -> None:
-    thread = healthy_view._thread
+    thread = healthy_view._listener.thread
     assert thread is not None
     assert thread.is_alive()
 
@@ -283,7 +283,7 @@ def test_unhealthy_listener_reads_the_store_not_its_local_state(
     svc.store.set(DENY_PREFIX + claims["jti"], str(claims["exp"]).encode(), ttl=300)
     assert healthy_view._state.is_revoked(claims) is False
 
-    healthy_view._healthy = False
+    healthy_view._listener.mark_unhealthy()
 
     assert healthy_view.is_revoked(claims) is True
 
