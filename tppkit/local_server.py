@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import ExitStack
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -100,3 +101,25 @@ def serving(
             yield process
         finally:
             stop(process)
+
+
+@contextmanager
+def single_worker_servers(
+    env: dict[str, str], folder: Path, count: int = 2
+) -> Iterator[tuple[dict[str, str], list[int]]]:
+    """``count`` separate one-worker gunicorn processes serving one database (and Redis,
+    when ``env`` names it); yields the shared environment (issuer: the first) and ports.
+
+    Each process gets its own instance folder: on the in-process store the server refuses
+    a second process on one folder (its single-use checks would hold per process)."""
+    ports = [free_port() for _ in range(count)]
+    shared = {**env, "AUTHSERVER_ISSUER": f"http://127.0.0.1:{ports[0]}"}
+    cli(shared, "keys", "list")  # the signing keys exist before any process starts
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    with ExitStack() as stack:
+        for n, port in enumerate(ports):
+            command = [gunicorn, "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+            own = {**shared, "AUTHSERVER_INSTANCE_PATH": str(folder / f"instance{n}")}
+            base = f"http://127.0.0.1:{port}"
+            stack.enter_context(serving(command, own, base, folder / f"server{n}.log"))
+        yield shared, ports

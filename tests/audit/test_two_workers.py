@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import sys
 import threading
 import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -26,9 +24,8 @@ import pytest
 from tppkit import ASSERTION_TYPE
 from tppkit import Tpp
 from tppkit.local_server import cli
-from tppkit.local_server import free_port
 from tppkit.local_server import run_cli
-from tppkit.local_server import serving
+from tppkit.local_server import single_worker_servers
 from tppkit.registration import cli_register
 
 pytestmark = pytest.mark.subprocess
@@ -44,21 +41,9 @@ DEADLINE_SECONDS = 240.0
 def two_workers(
     cli_env: dict[str, str], tmp_path: Path
 ) -> Iterator[tuple[dict[str, str], list[int]]]:
-    ports = [free_port(), free_port()]
-    issuer = f"http://127.0.0.1:{ports[0]}"
-    env = {**cli_env, "AUTHSERVER_ISSUER": issuer}
-    cli(env, "keys", "list")  # the signing keys exist before either worker starts
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    with ExitStack() as stack:
-        for n, port in enumerate(ports):
-            command = [gunicorn, "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
-            base = f"http://127.0.0.1:{port}"
-            # Each process gets its own instance folder: on the in-process store the server
-            # refuses a second process on one folder (its single-use checks would hold per
-            # process). Both share the database and the master key, which is all the chain
-            # needs, and every assertion here carries its own jti.
-            worker_env = {**env, "AUTHSERVER_INSTANCE_PATH": str(tmp_path / f"instance{n}")}
-            stack.enter_context(serving(command, worker_env, base, tmp_path / f"worker{n}.log"))
+    # Both processes share the database and the master key, which is all the chain needs,
+    # and every assertion here carries its own jti.
+    with single_worker_servers(cli_env, tmp_path) as (env, ports):
         yield env, ports
 
 

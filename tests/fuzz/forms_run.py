@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import urllib.parse
 
-from hypothesis import HealthCheck
 from hypothesis import given
-from hypothesis import settings
 from hypothesis import strategies as st
 
+from tests.fuzz import bounded
 from tests.fuzz.recorder import Recorder
 from tests.fuzz.world import ISSUER
 from tests.fuzz.world import World
@@ -68,13 +67,7 @@ def _run_one(world: World, recorder: Recorder, path: str, examples: int) -> None
         st.one_of(st.none(), st.sampled_from(MEDIA_TYPES)),
     )
 
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @bounded(examples)
     @given(case=drawn)
     def fuzz(case: tuple[list[tuple[str, str]], int, str | None]) -> None:
         pairs, authenticated, raw_media_type = case

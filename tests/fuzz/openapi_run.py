@@ -13,15 +13,14 @@ from typing import Any
 from urllib.parse import quote
 
 import schemathesis
-from hypothesis import HealthCheck
 from hypothesis import given
-from hypothesis import settings
 from hypothesis import strategies as st
 from schemathesis import Case as GenericCase
 from schemathesis import GenerationMode
 from schemathesis.core import NOT_SET
 from schemathesis.core.result import Err
 
+from tests.fuzz import bounded
 from tests.fuzz.recorder import Recorder
 from tests.fuzz.world import Caller
 from tests.fuzz.world import World
@@ -94,13 +93,7 @@ def run_openapi(world: World, recorder: Recorder, examples: int) -> None:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategy = st.tuples(operation.as_strategy(generation_mode=mode), st.booleans())
 
-            @settings(
-                max_examples=examples,
-                derandomize=True,
-                database=None,
-                deadline=None,
-                suppress_health_check=list(HealthCheck),
-            )
+            @bounded(examples)
             @given(drawn=strategy)
             def fuzz(drawn: tuple[Case, bool]) -> None:
                 _send(world, recorder, *drawn)

@@ -8,13 +8,11 @@ the other's spending. The client is registered as Growth through the CLI.
 
 from __future__ import annotations
 
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -22,9 +20,7 @@ import pytest
 from tests.conftest import TEST_REDIS_URL
 from tppkit import ASSERTION_TYPE
 from tppkit import Tpp
-from tppkit.local_server import cli
-from tppkit.local_server import free_port
-from tppkit.local_server import serving
+from tppkit.local_server import single_worker_servers
 from tppkit.registration import cli_register
 
 pytestmark = [
@@ -40,21 +36,9 @@ BUDGET = 6
 def two_servers(
     cli_env: dict[str, str], tmp_path: Path
 ) -> Iterator[tuple[dict[str, str], list[str]]]:
-    ports = [free_port(), free_port()]
-    env = {
-        **cli_env,
-        "AUTHSERVER_ISSUER": f"http://127.0.0.1:{ports[0]}",
-        "AUTHSERVER_RATELIMIT__GROWTH": f"{BUDGET}/hour",
-    }
-    cli(env, "keys", "list")  # the signing keys exist before either process starts
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
-    with ExitStack() as stack:
-        for n, (port, base) in enumerate(zip(ports, bases, strict=True)):
-            command = [gunicorn, "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
-            worker_env = {**env, "AUTHSERVER_INSTANCE_PATH": str(tmp_path / f"instance{n}")}
-            stack.enter_context(serving(command, worker_env, base, tmp_path / f"server{n}.log"))
-        yield env, bases
+    budget = {**cli_env, "AUTHSERVER_RATELIMIT__GROWTH": f"{BUDGET}/hour"}
+    with single_worker_servers(budget, tmp_path) as (env, ports):
+        yield env, [f"http://127.0.0.1:{port}" for port in ports]
 
 
 def token_request(tpp: Tpp, base: str) -> tuple[int, dict[str, str]]:
