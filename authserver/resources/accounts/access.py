@@ -271,7 +271,7 @@ def account_access(need: Need, account_id: str | None = None) -> AccountAccess:
 
 def record_read(access: AccountAccess, account_ids: list[str]) -> None:
     """One audit event per data access: which consent, which accounts, which resource."""
-    resource_services().audit.record(
+    resource_services().audit.append(
         "account_data.read",
         actor=f"client:{access.client_id}",
         resource=f"consent:{access.consent_id}",
