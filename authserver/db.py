@@ -23,6 +23,7 @@ from sqlalchemy import TypeDecorator
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
@@ -55,6 +56,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if value.tzinfo is UTC:  # PostgreSQL sessions are in UTC (``setup_database``)
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -180,10 +183,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def setup_database(app: Flask, url: str) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     # hide_parameters: a statement's parameters (token hashes, ids) never reach a log.
-    app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS",
-        {"pool_recycle": POOL_RECYCLE_SECONDS, "hide_parameters": True},
-    )
+    options: dict[str, Any] = {"pool_recycle": POOL_RECYCLE_SECONDS, "hide_parameters": True}
+    if url.startswith("postgresql") and "options" not in make_url(url).query:
+        # Sessions in UTC: psycopg then hands back timestamps with ``datetime.UTC`` itself
+        # (a server zone such as Etc/UTC gives a ZoneInfo), so reading one (a transactions
+        # page has 200) needs no conversion. Only the zone object changes: every column
+        # is timestamptz, read as UTC either way.
+        options["connect_args"] = {"options": "-c TimeZone=UTC"}
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     db.init_app(app)
     if url.startswith("sqlite"):
         with app.app_context():

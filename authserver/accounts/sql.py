@@ -98,6 +98,7 @@ _PAGE_COLUMNS = (
     _T.merchant_category_code,
     _T.balance_after_minor,
 )
+_PAGE_WIDTH = len(_PAGE_COLUMNS)
 
 
 def _transaction_filter(with_from: bool, with_to: bool, one_direction: bool) -> ColumnElement[bool]:
@@ -281,31 +282,50 @@ class SqlAccountProvider:
         )
 
     def _transaction(self, row: Row[Any], counterparty: bool = True) -> Transaction:
+        # Unpacked by position (the order of ``_PAGE_COLUMNS``; the window totals follow):
+        # a page is 100 rows, and 16 attribute look-ups on each were a real share of it.
+        (
+            transaction_id,
+            account_id,
+            credit_debit,
+            status,
+            booked_at,
+            value_at,
+            amount_minor,
+            currency,
+            information,
+            reference,
+            counterparty_name,
+            counterparty_scheme,
+            counterparty_sealed,
+            merchant_name,
+            merchant_category_code,
+            balance_after_minor,
+        ) = row[:_PAGE_WIDTH]
         identification = None
-        if counterparty and row.counterparty_sealed is not None:
+        if counterparty and counterparty_sealed is not None:
             identification = self._cipher.open(
-                Sealed.from_text(row.counterparty_sealed),
-                counterparty_context(row.transaction_id),
+                Sealed.from_text(counterparty_sealed), counterparty_context(transaction_id)
             ).decode()
         return Transaction(
-            transaction_id=row.transaction_id,
-            account_id=row.account_id,
-            credit_debit=row.credit_debit,
-            status=row.status,
-            booked_at=_utc(row.booked_at),
-            value_at=_utc(row.value_at),
-            amount=from_minor(row.amount_minor),
-            currency=row.currency,
-            information=row.information,
-            reference=row.reference,
-            counterparty_name=row.counterparty_name,
-            counterparty_scheme=row.counterparty_scheme,
+            transaction_id=transaction_id,
+            account_id=account_id,
+            credit_debit=credit_debit,
+            status=status,
+            booked_at=booked_at if booked_at.tzinfo is UTC else _utc(booked_at),
+            value_at=value_at if value_at is None or value_at.tzinfo is UTC else _utc(value_at),
+            amount=Decimal(amount_minor).scaleb(-2),
+            currency=currency,
+            information=information,
+            reference=reference,
+            counterparty_name=counterparty_name,
+            counterparty_scheme=counterparty_scheme,
             counterparty_identification=identification,
-            merchant_name=row.merchant_name,
-            merchant_category_code=row.merchant_category_code,
+            merchant_name=merchant_name,
+            merchant_category_code=merchant_category_code,
             balance_after=None
-            if row.balance_after_minor is None
-            else from_minor(row.balance_after_minor),
+            if balance_after_minor is None
+            else Decimal(balance_after_minor).scaleb(-2),
         )
 
     # -- writing (seeding, imports) ------------------------------------------------------

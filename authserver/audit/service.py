@@ -25,7 +25,6 @@ from sqlalchemy import Connection
 from sqlalchemy import Table
 from sqlalchemy import bindparam
 from sqlalchemy import func
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
@@ -160,20 +159,23 @@ class AuditTrail:
         resource: str,
         changes: dict[str, Any],
         request_id: str = "-",
+        outcome: str = "success",
     ) -> None:
-        """``record`` for hot read paths (every account-data read): the same row, masked
-        the same way, as one Core INSERT committed at once, without the ORM's unit of
-        work (no identity map entry, no flush bookkeeping, no row object to return)."""
-        db.session.execute(
-            insert(AuditEvent).values(
-                timestamp=self._clock.now(),
-                event_type=event_type,
-                request_id=request_id,
-                actor=actor,
-                resource=resource,
-                changes=mask(changes),
-                outcome="success",
-            )
+        """``record`` (masked, then committed with the caller's unit of work) for a hot
+        path that never looks at the stored row: one Core INSERT on the session's
+        connection, without building, flushing and expiring an ORM entity. A data read
+        appends one per request, and the ORM path was a third of that request's CPU."""
+        db.session.connection().execute(
+            _TABLE.insert(),
+            {
+                "timestamp": self._clock.now(),
+                "event_type": event_type,
+                "request_id": request_id,
+                "actor": actor,
+                "resource": resource,
+                "changes": mask(changes),
+                "outcome": outcome,
+            },
         )
         db.session.commit()
 

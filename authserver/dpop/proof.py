@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +22,6 @@ from urllib.parse import urlsplit
 import structlog
 from joserfc import jwk
 from joserfc import jws
-from joserfc import jwt
 from joserfc.errors import JoseError
 
 from authserver.clock import Clock
@@ -39,6 +40,8 @@ _PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REQUIRED = ("jti", "htm", "htu", "iat")
 MIN_RSA_BITS = 2048
+KEY_CACHE_SIZE = 1024
+"""Imported proof keys kept per process (a client signs proof after proof with one key)."""
 
 
 class _ProofRegistry(FapiJWSRegistry):
@@ -120,12 +123,11 @@ class DPoPValidator:
         # RFC 9449 §4.3 (1): exactly one DPoP header.
         if len(header_values) != 1:
             raise _refuse("not exactly one DPoP header")
-        header, claims = self._verified(header_values[0])
+        claims, jkt = self._verified(header_values[0])
         self._check_request(claims, method, path, access_token)
         with_nonce = self._check_nonce(claims, require_nonce)
         window = self.nonces.lifetime if with_nonce else self._past_window
         self._check_iat(claims["iat"], bounded_past=not with_nonce)
-        jkt = jwk_thumbprint(header["jwk"])
         # RFC 9449 §11.1: a proof is single use for the whole accept window. The window is
         # closed at both ends while a store entry is gone at its ttl, hence the extra second.
         ttl = window + self._skew + 1
@@ -136,7 +138,11 @@ class DPoPValidator:
             raise _refuse("proof issued before the store's replay state began")
         return DPoPProof(jkt=jkt, jti=str(claims["jti"]), claims=claims)
 
-    def _verified(self, proof: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _verified(self, proof: str) -> tuple[dict[str, Any], str]:
+        """The proof's claims and its key's thumbprint, once the signature verified.
+
+        The proof is parsed once: the extracted object is verified (what ``jwt.decode``
+        would do after parsing it again) and its payload read as the claims."""
         try:
             compact = jws.extract_compact(proof.encode("ascii"), registry=self._registry)
             header = dict(compact.headers())
@@ -153,17 +159,18 @@ class DPoPValidator:
         if public.get("kty") == "RSA" and _rsa_bits(public.get("n")) < MIN_RSA_BITS:
             raise _refuse("RSA key shorter than 2048 bits")
         try:
-            key = jwk.import_key(public)
-            token = jwt.decode(proof, key, algorithms=self.algs, registry=self._registry)
-            jwk_thumbprint(public)
+            key, jkt = _imported(json.dumps(public, sort_keys=True, separators=(",", ":")))
+            verified = jws.validate_compact(compact, key, self.algs, self._registry)
+            claims = json.loads(compact.payload) if verified else None
         except (JoseError, ValueError, TypeError, KeyError):  # KeyError: joserfc, unknown crv
             raise _refuse("signature does not verify with jwk") from None
-        claims = dict(token.claims)
+        if not isinstance(claims, dict):  # a bad signature, or a payload that is no object
+            raise _refuse("signature does not verify with jwk")
         if any(name not in claims for name in _REQUIRED) or not _is_text(claims["jti"]):
             raise _refuse("a required claim is missing")
         if not _is_time(claims["iat"]):
             raise _refuse("iat is not a number")
-        return header, claims
+        return claims, jkt
 
     def _check_request(
         self, claims: dict[str, Any], method: str, path: str, access_token: str | None
@@ -199,6 +206,18 @@ class DPoPValidator:
         # RFC 9449 §11.1: a bounded past.
         if bounded_past and iat < now - self._past_window:
             raise _refuse("iat is too old")
+
+
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
+def _imported(canonical_jwk: str) -> tuple[jwk.Key, str]:
+    """A proof's public key imported, with its thumbprint, by the key's canonical JSON.
+
+    Importing a key and hashing its thumbprint (twice, before) were a real share of a
+    proof's validation, repeated for every proof a client signs with the same key. The
+    cache is keyed by the whole public JWK, so a hit is exactly that key; a key that
+    fails to import raises and is not kept."""
+    public = json.loads(canonical_jwk)
+    return jwk.import_key(public), jwk_thumbprint(public)
 
 
 def _rsa_bits(modulus: object) -> int:
