@@ -77,6 +77,10 @@ class RateLimiter:
             "payments": parse(settings.payments),
         }
 
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
     def enforce(
         self, group: str, client_id: str, tier: str, refusal: Callable[[], Exception]
     ) -> None:

@@ -25,10 +25,11 @@ def rate_limited(group: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         @functools.wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             svc = resource_services()
-            if svc.rate_limits is not None and svc.client_tiers is not None:
+            limits = svc.rate_limits
+            if limits is not None and limits.enabled and svc.client_tiers is not None:
                 client_id = str(g.token_claims["client_id"])
                 tier = svc.client_tiers.tier_of(client_id)
-                svc.rate_limits.enforce(group, client_id, tier, ob_rate_limited)
+                limits.enforce(group, client_id, tier, ob_rate_limited)
             return view(*args, **kwargs)
 
         return wrapper

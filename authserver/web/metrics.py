@@ -43,20 +43,17 @@ UNMATCHED = "unmatched"
 def setup_metrics(app: Flask, settings: MetricsSettings) -> None:
     """Count every request of ``app`` and serve ``/metrics`` behind the operator token."""
     app.extensions[SETTINGS_KEY] = settings
-    app.before_request(_start)
     app.after_request(_count)
     app.register_blueprint(bp)
-
-
-def _start() -> None:
-    g.metrics_started = time.perf_counter()
 
 
 def _count(response: Response) -> Response:
     endpoint = request.endpoint or UNMATCHED
     status = str(response.status_code)
     HTTP_REQUESTS.labels(endpoint, request.method, status).inc()
-    started = g.get("metrics_started")
+    # ``web.request_id`` stamps every request's start (both app factories install it
+    # first); one clock read per request serves the access log and this histogram.
+    started = g.get("started")
     if started is not None:
         elapsed = time.perf_counter() - started
         HTTP_LATENCY.labels(endpoint, request.method, status).observe(elapsed)

@@ -29,11 +29,13 @@ Case = GenericCase[Any]
 
 
 def _caller(world: World, method: str, path: str) -> Caller:
-    if path.startswith("/open-banking/v4.0/aisp/account-access-consents"):
-        return world.client_credentials
-    if "/aisp/" in path or path.endswith("/funds-confirmation"):
-        return world.account_reader if "/aisp/" in path else world.payer
-    if path == "/open-banking/v4.0/pisp/domestic-payments" and method == "POST":
+    """The consent and payment-status endpoints take a client-credentials token; the
+    accounts, the funds check and a new payment take the authorised consent's token."""
+    if "/aisp/" in path and "/account-access-consents" not in path:
+        return world.account_reader
+    if path.endswith("/funds-confirmation") or (
+        path.endswith("/domestic-payments") and method == "POST"
+    ):
         return world.payer
     return world.client_credentials
 

@@ -8,7 +8,6 @@ valid however long a run takes; rate-limit budgets are out of reach.
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 import uuid
 from dataclasses import dataclass
@@ -186,7 +185,3 @@ def build_world(
         account_consent=consent_id,
         payment_consent=payment_consent,
     )
-
-
-def encode(value: Any) -> bytes:
-    return json.dumps(value).encode()
