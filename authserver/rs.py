@@ -133,7 +133,6 @@ def build_resource_services(
         dpop=build_dpop_validator(
             settings,
             settings.public_url,
-            store,
             clock,
             _nonce_key(settings),
             build_replay_epoch(settings, store, clock),

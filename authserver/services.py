@@ -121,7 +121,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         revocations=revocation_view,
     )
     dpop = build_dpop_validator(
-        settings, settings.issuer, store, clock, dpop_nonce_key(settings, master_key), replay_epoch
+        settings, settings.issuer, clock, dpop_nonce_key(settings, master_key), replay_epoch
     )
     rate_limits = build_rate_limiter(settings)
     found = Services(
@@ -137,7 +137,7 @@ def build_services(settings: Settings, clock: Clock, master_key: bytes) -> AppSe
         client_keys=client_keys,
         client_cache=client_cache,
         client_auth=ClientAuthenticator(
-            client_cache, client_keys, store, policy, settings.issuer, clock, replay_epoch
+            client_cache, client_keys, policy, settings.issuer, clock, replay_epoch
         ),
         par=ParStore(store, clock),
         codes=CodeStore(store, clock, settings.tokens.code_ttl),

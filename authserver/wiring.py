@@ -42,7 +42,6 @@ def build_replay_epoch(settings: Settings, store: Store, clock: Clock) -> Replay
 def build_dpop_validator(
     settings: Settings,
     public_url: str,
-    store: Store,
     clock: Clock,
     nonce_key: bytes,
     replay_epoch: ReplayEpoch,
@@ -51,7 +50,6 @@ def build_dpop_validator(
     policy = FapiPolicy.from_settings(settings.oauth)
     return DPoPValidator(
         public_base_url=public_url,
-        store=store,
         clock=clock,
         nonces=NonceService(nonce_key, clock, settings.oauth.dpop_nonce_step),
         algs=policy.signing_algs,

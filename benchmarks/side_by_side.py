@@ -119,6 +119,7 @@ class Settings:
     connections: int
     wrk_threads: int
     workers: int
+    server: str
     scenarios: list[str]
     adapter: str
     admin_database_url: str
@@ -135,6 +136,12 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument(
+        "--server",
+        choices=("gunicorn", "granian"),
+        default="gunicorn",
+        help="authserver's WSGI server: gunicorn sync workers (default) or granian",
+    )
     parser.add_argument(
         "--scenarios",
         default=",".join(SCENARIOS),
@@ -167,6 +174,7 @@ def parse_args(argv: list[str] | None) -> Settings:
         connections=args.connections,
         wrk_threads=args.wrk_threads,
         workers=args.workers,
+        server=args.server,
         scenarios=scenarios,
         adapter=args.adapter,
         admin_database_url=args.admin_database_url,
@@ -631,6 +639,7 @@ def main(argv: list[str] | None = None) -> int:
         max_seconds=settings.seconds,
         workers=settings.workers,
         threads=1,
+        server=settings.server,
         admin_database_url=settings.admin_database_url,
         redis_url=settings.redis_url,
     )

@@ -24,7 +24,6 @@ from authserver.clients.models import is_usable
 from authserver.clock import Clock
 from authserver.crypto.jose import FapiJWSRegistry
 from authserver.fapi import FapiPolicy
-from authserver.store.base import Store
 from authserver.store.replay import ReplayEpoch
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -58,7 +57,6 @@ class ClientAuthenticator:
         self,
         clients: ClientCache,
         resolver: ClientKeyResolver,
-        store: Store,
         policy: FapiPolicy,
         issuer: str,
         clock: Clock,
@@ -66,7 +64,6 @@ class ClientAuthenticator:
     ) -> None:
         self._clients = clients
         self._resolver = resolver
-        self._store = store
         self._policy = policy
         self._issuer = issuer
         self._clock = clock
@@ -182,10 +179,12 @@ class ClientAuthenticator:
         now = self._clock.time()
         ttl = max(1.0, float(claims["exp"]) - now + self._policy.clock_skew)
         key = f"client_assertion:{client.client_id}:{claims['jti']}"
-        if not self._store.first_use(key, ttl=ttl):
+        # The epoch is read after the jti is spent, so a store loss in between cannot
+        # slip through (F5).
+        refused = self._epoch.spend(key, ttl, self._issued_no_earlier_than(claims))
+        if refused == "replayed":
             raise _RejectedError("jti was already used (replay)")
-        # Checked after first_use, so a store loss in between cannot slip through (F5).
-        if not self._epoch.admits(self._issued_no_earlier_than(claims)):
+        if refused is not None:
             raise _RejectedError("issued before the store's replay state began")
 
     def _issued_no_earlier_than(self, claims: Mapping[str, Any]) -> float:

@@ -30,7 +30,6 @@ from authserver.dpop.errors import InvalidDPoPProofError
 from authserver.dpop.errors import UseDPoPNonceError
 from authserver.dpop.nonce import NonceService
 from authserver.dpop.thumbprint import jwk_thumbprint
-from authserver.store.base import Store
 from authserver.store.replay import ReplayEpoch
 
 log = structlog.get_logger(__name__)
@@ -92,7 +91,6 @@ class DPoPValidator:
         self,
         *,
         public_base_url: str,
-        store: Store,
         clock: Clock,
         nonces: NonceService,
         algs: Sequence[str],
@@ -101,7 +99,6 @@ class DPoPValidator:
         replay_epoch: ReplayEpoch,
     ) -> None:
         self._base = public_base_url.rstrip("/")
-        self._store = store
         self._clock = clock
         self.nonces = nonces
         self.algs = list(algs)
@@ -131,10 +128,12 @@ class DPoPValidator:
         # RFC 9449 §11.1: a proof is single use for the whole accept window. The window is
         # closed at both ends while a store entry is gone at its ttl, hence the extra second.
         ttl = window + self._skew + 1
-        if not self._store.first_use(f"dpop_jti:{jkt}:{claims['jti']}", ttl):
+        # The epoch is read after the jti is spent: a proof older than the replay state
+        # may have been used (F5).
+        refused = self._epoch.spend(f"dpop_jti:{jkt}:{claims['jti']}", ttl, float(claims["iat"]))
+        if refused == "replayed":
             raise _refuse("proof replayed")
-        # After first_use: a proof older than the replay state may have been used (F5).
-        if not self._epoch.admits(float(claims["iat"])):
+        if refused is not None:
             raise _refuse("proof issued before the store's replay state began")
         return DPoPProof(jkt=jkt, jti=str(claims["jti"]), claims=claims)
 

@@ -75,6 +75,13 @@ class MemoryStore:
             self._data[key] = (value, self._clock.time() + ttl)
             return True
 
+    def first_use_then_get(self, key: str, ttl: float, then: str) -> tuple[bool, bytes | None]:
+        with self._lock:
+            first = self._live(key) is None
+            if first:
+                self._data[key] = (b"1", self._clock.time() + ttl)
+            return first, self._live(then)
+
     def consume(self, key: str) -> bytes | None:
         with self._lock:
             value = self._live(key)

@@ -121,6 +121,16 @@ class RedisStore:
         with _unavailable_on_error():
             return bool(self._client.set(self._k(key), value, px=_ms(ttl), nx=True))
 
+    def first_use_then_get(self, key: str, ttl: float, then: str) -> tuple[bool, bytes | None]:
+        # A pipeline without MULTI: one round trip, and Redis runs the two in order on
+        # this connection, so the GET sees the state after the SET NX.
+        with _unavailable_on_error():
+            pipe = self._client.pipeline(transaction=False)
+            pipe.set(self._k(key), b"1", px=_ms(ttl), nx=True)
+            pipe.get(self._k(then))
+            first, value = pipe.execute()
+        return bool(first), _as_bytes(value)
+
     def consume(self, key: str) -> bytes | None:
         with _unavailable_on_error():
             value = self._client.getdel(self._k(key))

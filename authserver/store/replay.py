@@ -25,8 +25,9 @@ earliest issue time a single-use JWT may carry, and a JWT issued before it is re
 - Not detected: a loss while no process runs (all stopped, the store flushed, all
   started again), and a failover to a replica that kept the marker but lost recent
   ``jti``s. Both are documented in the README.
-- The marker is read after ``first_use`` on every check (one extra GET): a loss
-  between the two shows up as a missing or changed marker, never as a silent pass.
+- The marker is read after ``first_use`` on every check (``spend``: a GET pipelined
+  behind the SET NX, one round trip): a loss between the two shows up as a missing or
+  changed marker, never as a silent pass.
   Store errors propagate (StoreUnavailableError, 503): unknown state is never a pass.
 
 The revocation state has its own ready marker (``revocation:ready``), which a flush
@@ -80,9 +81,24 @@ class ReplayEpoch:
         """True when a single-use JWT issued at ``issued_at`` may be trusted to the jti cache."""
         return issued_at >= self.floor()
 
+    def spend(self, key: str, ttl: float, issued_at: float) -> str | None:
+        """Spend a single-use JWT's ``key`` for ``ttl`` seconds; None when it may be used,
+        else why not ("replayed", or "before_epoch": issued before the replay state began).
+
+        The marker is read after the ``first_use``, in the same store round trip, so a
+        loss between the two shows up as a missing or changed marker, never as a pass.
+        """
+        first, value = self._store.first_use_then_get(key, ttl, EPOCH_KEY)
+        if not first:
+            return "replayed"
+        return None if issued_at >= self._floor_from(value) else "before_epoch"
+
     def floor(self) -> float:
         """The earliest issue time accepted now; moves it when the store lost its data."""
-        value = self._store.get(EPOCH_KEY)
+        return self._floor_from(self._store.get(EPOCH_KEY))
+
+    def _floor_from(self, value: bytes | None) -> float:
+        """The floor given the marker as just read (``None``: missing)."""
         marker = _parse(value) if value is not None else None
         if marker is None:
             marker = self._begin(unreadable=value is not None)

@@ -58,8 +58,9 @@ Grant = Callable[[GrantServices, Client, dict[str, str], DPoPProof | None], Toke
 
 def _stage_issued(svc: GrantServices, client: Client, grant_type: str, body: TokenResponse) -> None:
     """Add the ``token.issued`` event to the unit of work that records the token, so the
-    ledger row and its audit row reach the database in one commit (issue 15)."""
-    svc.audit.record(
+    ledger row and its audit row reach the database in one commit (issue 15); a Core
+    INSERT, as nothing reads the row back."""
+    svc.audit.append(
         "token.issued",
         actor=f"client:{client.client_id}",
         resource=f"client:{client.client_id}",

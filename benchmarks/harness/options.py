@@ -39,6 +39,9 @@ class Options:
     redis_url: str
     dpop: bool = False
     nonce: bool = False
+    server: str = "gunicorn"
+    """The WSGI server: ``gunicorn`` (sync workers, or gthread with ``threads`` > 1) or
+    ``granian`` (its Rust HTTP layer, ``--interface wsgi``)."""
 
 
 @dataclass(frozen=True)

@@ -110,18 +110,38 @@ def gunicorn(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """gunicorn serving the app until the block ends; yields its master process (whose
     children are the workers: ``harness.cpu`` reads their CPU time)."""
-    binary = Path(sys.executable).with_name("gunicorn")
-    command = [str(binary), "--workers", str(options.workers)]
-    if options.threads > 1:
-        command += ["--worker-class", "gthread", "--threads", str(options.threads)]
-    command += ["--bind", f"{LOOPBACK}:{port}", "wsgi:app"]
+    if options.server == "granian":
+        command = [
+            str(Path(sys.executable).with_name("granian")),
+            "--interface",
+            "wsgi",
+            "--workers",
+            str(options.workers),
+            "--blocking-threads",
+            str(max(1, options.threads)),
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--no-ws",
+            "wsgi:app",
+        ]
+    else:
+        command = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "--workers",
+            str(options.workers),
+        ]
+        if options.threads > 1:
+            command += ["--worker-class", "gthread", "--threads", str(options.threads)]
+        command += ["--bind", f"{LOOPBACK}:{port}", "wsgi:app"]
     print("$ " + " ".join([Path(command[0]).name, *command[1:]]))
     try:
         with serving(command, env, f"http://{LOOPBACK}:{port}", log) as process:
             yield process
     except ServerDidNotStartError as exc:
         raise SystemExit(f"gunicorn did not become healthy:\n{exc}") from None
-    print(f"gunicorn stopped (exit {process.returncode})")
+    print(f"{Path(command[0]).name} stopped (exit {process.returncode})")
 
 
 def register_client(

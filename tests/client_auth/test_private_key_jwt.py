@@ -343,7 +343,7 @@ def test_store_unavailable_propagates_as_503(
     def unavailable(*args: Any, **kwargs: Any) -> bool:
         raise StoreUnavailableError()
 
-    monkeypatch.setattr(svc.store, "first_use", unavailable)
+    monkeypatch.setattr(svc.store, "first_use_then_get", unavailable)
 
     with pytest.raises(StoreUnavailableError) as info:
         svc.client_auth.authenticate(form(assertion(svc, acme, acme_key)))

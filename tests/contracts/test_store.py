@@ -166,6 +166,34 @@ def test_first_use_has_exactly_one_winner_under_concurrency(store: Store) -> Non
     assert results.count(False) == 15
 
 
+def test_first_use_then_get_spends_once_and_reads_the_other_key(store: Store) -> None:
+    store.set("epoch", b"0 abc", ttl=60)
+    assert store.first_use_then_get("jti-1", 60, "epoch") == (True, b"0 abc")
+    assert store.first_use_then_get("jti-1", 60, "epoch") == (False, b"0 abc")
+    assert store.first_use("jti-1", ttl=60) is False  # the same spend as first_use
+    assert store.first_use_then_get("jti-2", 60, "missing") == (True, None)
+
+
+def test_first_use_then_get_reads_after_it_spends(store: Store) -> None:
+    # The read sees the state after the spend: spending a key and reading that same
+    # key gives what the spend stored, never the "before" of an earlier read.
+    assert store.first_use_then_get("jti-1", 60, "jti-1") == (True, b"1")
+
+
+def test_first_use_then_get_has_exactly_one_winner_under_concurrency(store: Store) -> None:
+    results = _race(16, lambda: store.first_use_then_get("jti-race", 60, "epoch")[0])
+    assert results.count(True) == 1
+    assert results.count(False) == 15
+
+
+def test_first_use_then_get_expires_like_first_use(
+    store: Store, expire: Callable[[], None]
+) -> None:
+    assert store.first_use_then_get("jti-1", SHORT_TTL, "epoch")[0] is True
+    expire()
+    assert store.first_use_then_get("jti-1", SHORT_TTL, "epoch")[0] is True
+
+
 # -- consume (single-use values, GETDEL) ---------------------------------------------
 
 
@@ -298,6 +326,7 @@ UNREACHABLE_OPERATIONS: dict[str, Callable[[Store], object]] = {
     "set": lambda s: s.set("k", b"v", ttl=60),
     "delete": lambda s: s.delete("k"),
     "first_use": lambda s: s.first_use("k", ttl=60),
+    "first_use_then_get": lambda s: s.first_use_then_get("k", 60, "e"),
     "consume": lambda s: s.consume("k"),
     "incr_window": lambda s: s.incr_window("k", window=60),
     "publish": lambda s: s.publish("c", b"m"),

@@ -468,7 +468,7 @@ def test_store_outage_during_the_replay_check_is_503(
     def unavailable(*args: Any, **kwargs: Any) -> bool:
         raise StoreUnavailableError()
 
-    monkeypatch.setattr(services(caller.app).store, "first_use", unavailable)
+    monkeypatch.setattr(services(caller.app).store, "first_use_then_get", unavailable)
 
     assert_oauth_error(caller.call(), 503, "temporarily_unavailable")
 
