@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import structlog
 from flask import Flask
@@ -36,6 +35,7 @@ from authserver.store.single_process import under_gunicorn
 from authserver.web.body_limit import setup_body_limit
 from authserver.web.body_rules import setup_body_rules
 from authserver.web.branding import setup_branding
+from authserver.web.flask_app import LeanFlask
 from authserver.web.headers import setup_security_headers
 from authserver.web.health import setup_health
 from authserver.web.logging import setup_logging
@@ -119,17 +119,10 @@ def setup_blueprints(app: Flask, found: Services) -> None:
         register_browser_prefix(app, prefix)
 
 
-class AuthServerFlask(Flask):
-    """Flask whose unhandled errors are logged once, as JSON, by our 500 handler."""
-
-    def log_exception(self, exc_info: Any) -> None:
-        return None
-
-
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     settings = settings or load_settings()
     setup_logging(settings.log_level)
-    app = AuthServerFlask(
+    app = LeanFlask(
         __name__,
         template_folder=package_path("templates"),
         static_folder=package_path("static"),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 
@@ -53,6 +52,7 @@ from authserver.tokens.revocation import RevocationService
 from authserver.tokens.verifier import AccessTokenVerifier
 from authserver.web.body_limit import setup_body_limit
 from authserver.web.body_rules import setup_body_rules
+from authserver.web.flask_app import LeanFlask
 from authserver.web.headers import setup_security_headers
 from authserver.web.health import setup_health
 from authserver.web.logging import setup_logging
@@ -68,13 +68,6 @@ from authserver.wiring import register_resources
 # (it shares the database with the AS, not the store): poll often enough that a
 # revoked token is refused within a second. With Redis, pub/sub carries them instead.
 RS_SQL_POLL_SECONDS = 0.25
-
-
-class ResourceServerFlask(Flask):
-    """Flask whose unhandled errors are logged once, as JSON, by our 500 handler."""
-
-    def log_exception(self, exc_info: Any) -> None:
-        return None
 
 
 def _nonce_key(settings: ResourceServerSettings) -> bytes:
@@ -155,7 +148,7 @@ def create_resource_app(
 ) -> Flask:
     settings = settings or load_resource_server_settings()
     setup_logging(settings.log_level)
-    app = ResourceServerFlask(__name__)
+    app = LeanFlask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()

@@ -32,14 +32,24 @@ SECURITY_HEADERS = {
 }
 
 
+_LOWERED = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
+
+
 def _apply(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    # Runs on every response: the names present are read once, instead of one scan of
+    # the header list per header set (werkzeug's setdefault).
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}  # noqa: SIM118 - Headers, not a dict
+    for lowered, name, value in _LOWERED:
+        if lowered not in present:
+            headers.add(name, value)
     # Anything may carry a token or personal data: caching is opt-in per view (JWKS, discovery).
-    if "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
-    if "no-store" in response.headers["Cache-Control"]:
-        response.headers.setdefault("Pragma", "no-cache")
+    cache_control = headers.get("Cache-Control")
+    if cache_control is None:
+        cache_control = "no-store"
+        headers.add("Cache-Control", cache_control)
+    if "no-store" in cache_control and "pragma" not in present:
+        headers.add("Pragma", "no-cache")
     return response
 
 
